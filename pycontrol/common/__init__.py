@@ -1,0 +1,1 @@
+"""Typed Python views of the common C primitives (vpp-plugins/common)."""

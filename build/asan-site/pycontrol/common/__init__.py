@@ -1,1 +1,0 @@
-"""Typed Python views of the common C primitives (vpp-plugins/common)."""

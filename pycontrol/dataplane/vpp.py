@@ -205,7 +205,8 @@ def find_api_dir(explicit: Path | None = None) -> Path:
 
 def connect(socket_path: str, api_dir: Path | None = None, name: str = "pycontrol") -> VppDataplane:
     """One connection attempt to VPP's API socket; DataplaneError if it fails."""
-    from vpp_papi import VPPApiClient  # type: ignore[import-untyped]  # deferred: it is slow
+    # deferred: importing vpp_papi costs ~100 ms, and only this path needs it
+    from vpp_papi import VPPApiClient  # type: ignore[import-untyped]  # noqa: PLC0415
 
     apidir = find_api_dir(api_dir)
     try:

@@ -92,12 +92,8 @@ class UplinkInterfaceSpec(InterfaceSpec):
 class InterfacesConfig(_Json):
     """``CALICOVPP_INTERFACES``."""
 
-    uplink_interfaces: tuple[UplinkInterfaceSpec, ...] = Field(
-        default=(), alias="uplinkInterfaces"
-    )
-    vpp_host_tap_spec: InterfaceSpec = Field(
-        default_factory=InterfaceSpec, alias="vppHostTapSpec"
-    )
+    uplink_interfaces: tuple[UplinkInterfaceSpec, ...] = Field(default=(), alias="uplinkInterfaces")
+    vpp_host_tap_spec: InterfaceSpec = Field(default_factory=InterfaceSpec, alias="vppHostTapSpec")
     default_pod_if_spec: InterfaceSpec | None = Field(default=None, alias="defaultPodIfSpec")
     max_pod_if_spec: InterfaceSpec | None = Field(default=None, alias="maxPodIfSpec")
 

@@ -50,9 +50,11 @@ class HostCaps:
         for line in (proc / "meminfo").read_text().splitlines():
             if line.startswith("HugePages_Free:"):
                 free = int(line.split()[1])
-        mods = frozenset(p.name for p in (sysfs / "module").iterdir()) if (
-            sysfs / "module"
-        ).is_dir() else frozenset()
+        mods = (
+            frozenset(p.name for p in (sysfs / "module").iterdir())
+            if (sysfs / "module").is_dir()
+            else frozenset()
+        )
         return cls((parts[0], parts[1] if len(parts) > 1 else 0), free, mods)
 
     def userspace_pci_driver(self) -> str | None:

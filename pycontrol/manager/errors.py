@@ -19,7 +19,3 @@ class ConfigError(ManagerError):
 
 class DiscoveryError(ManagerError):
     """The uplink is missing or unusable: raised before anything on the host changes."""
-
-
-class VppStartError(ManagerError):
-    """VPP did not start or its API never answered."""

@@ -12,10 +12,10 @@ import ipaddress
 import socket
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from pyroute2 import IPRoute, netns
-from pyroute2.netlink.exceptions import NetlinkError
+from pyroute2 import IPRoute, netns  # type: ignore[import-untyped]
+from pyroute2.netlink.exceptions import NetlinkError  # type: ignore[import-untyped]
 
 from pycontrol.manager.errors import DiscoveryError, ManagerError
 from pycontrol.manager.linux_state import (
@@ -101,10 +101,10 @@ def _address(msg: Any, ifname: str) -> LinuxAddress:
 def _route(msg: Any) -> LinuxRoute | None:
     if msg.get("RTA_MULTIPATH") is not None:
         return None  # multipath routes are not taken over (documented in docs/manager.md)
-    fam = 4 if msg["family"] == socket.AF_INET else 6
+    fam: Literal[4, 6] = 4 if msg["family"] == socket.AF_INET else 6
     dst = msg.get("RTA_DST")
-    if dst is None:
-        dst = "0.0.0.0" if fam == 4 else "::"
+    if dst is None:  # default route: 0.0.0.0/0 or ::/0
+        dst = str(ipaddress.ip_network((0, 0)).network_address) if fam == 4 else "::"
     gw = msg.get("RTA_GATEWAY")
     src = msg.get("RTA_PREFSRC")
     return LinuxRoute(

@@ -9,13 +9,24 @@ the errors are collected and reported together.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from pycontrol import log
 from pycontrol.manager import netlink as nl
 from pycontrol.manager.drivers import DriverContext, UplinkDriver
 from pycontrol.manager.errors import ManagerError
-from pycontrol.manager.linux_state import IpInterface, LinuxInterfaceState
+from pycontrol.manager.linux_state import IpInterface, LinuxAddress, LinuxInterfaceState
+
+
+def insertion_order(addresses: Sequence[LinuxAddress]) -> list[LinuxAddress]:
+    """The order to add addresses in so that Linux lists them as it did.
+
+    The kernel lists IPv4 addresses in the order they were added (the first of a subnet is
+    the primary) and IPv6 addresses newest first, so the IPv6 ones are added in reverse.
+    """
+    v4 = [a for a in addresses if a.address.version == 4]
+    v6 = [a for a in addresses if a.address.version == 6]
+    return v4 + v6[::-1]
 
 
 def apply_state(idx: int, s: LinuxInterfaceState, ns: str | None = None) -> list[str]:
@@ -35,7 +46,7 @@ def apply_state(idx: int, s: LinuxInterfaceState, ns: str | None = None) -> list
     for a in current:  # addresses that should not be there (a half-done earlier run)
         if a.address not in wanted and not a.is_link_local:
             attempt(f"del {a.address}", _del_address, idx, a.address, ns)
-    for a in s.addresses:
+    for a in insertion_order(s.addresses):
         attempt(f"address {a.address}", nl.add_address, idx, a, ns, s.name)
     for r in s.restorable_routes():
         attempt(f"route {r.dst} via {r.gateway}", nl.add_route, idx, r, ns)

@@ -152,6 +152,7 @@ class Manager:
 
     def _run(self) -> int:
         cfg = self.cfg
+        cfg.info_file.unlink(missing_ok=True)  # a killed run's "ready" must not mislead the agent
         self.recover()
         hooks.run(hooks.render(cfg.hooks, self._early_values()), "before_if_read", self._name)
         plan = self.plan()

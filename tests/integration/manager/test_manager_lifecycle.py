@@ -196,6 +196,7 @@ def test_next_run_recovers_a_host_left_by_a_killed_manager(host: Host) -> None:
     host.events.unlink()
     p = host.start()
     try:
+        host.vpp_pid()  # the new VPP started: the old run's info file is gone by now
         host.wait_ready(p)
     finally:
         rc, out = host.stop(p)

@@ -63,10 +63,7 @@ def ip(ns: str, *args: str, check: bool = True) -> subprocess.CompletedProcess[s
 
 
 def _normalize(objs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    out = []
-    for o in objs:
-        o = {k: v for k, v in o.items() if k not in ("stats64", "stats")}
-        out.append(o)
+    out = [{k: v for k, v in o.items() if k not in ("stats64", "stats")} for o in objs]
     return sorted(out, key=lambda o: json.dumps(o, sort_keys=True))
 
 
@@ -87,9 +84,9 @@ def snapshot(ns: str) -> dict[str, Any]:
 
 def _diff(a: dict[str, Any], b: dict[str, Any]) -> str:
     lines = []
-    for k in a:
-        if a[k] != b[k]:
-            ja = {json.dumps(x, sort_keys=True) for x in a[k]}
+    for k, va in a.items():
+        if va != b[k]:
+            ja = {json.dumps(x, sort_keys=True) for x in va}
             jb = {json.dumps(x, sort_keys=True) for x in b[k]}
             lines += [f"{k} before only: {x}" for x in sorted(ja - jb)]
             lines += [f"{k} after only:  {x}" for x in sorted(jb - ja)]
@@ -182,7 +179,9 @@ class Host:
             text=True,
         )
 
-    def run(self, *extra: str, mode: str = "serve", standin_dp: bool = True, **env: str) -> tuple[int, str]:
+    def run(
+        self, *extra: str, mode: str = "serve", standin_dp: bool = True, **env: str
+    ) -> tuple[int, str]:
         p = self.start(*extra, mode=mode, standin_dp=standin_dp, **env)
         out, _ = p.communicate(timeout=60)
         return p.returncode, out
@@ -212,7 +211,9 @@ class Host:
             if self.info_file.exists():
                 return json.loads(self.info_file.read_text())  # type: ignore[no-any-return]
             if proc.poll() is not None:
-                raise AssertionError(f"manager exited early:\n{proc.stdout.read() if proc.stdout else ''}")
+                raise AssertionError(
+                    f"manager exited early:\n{proc.stdout.read() if proc.stdout else ''}"
+                )
             time.sleep(0.05)
         raise AssertionError("manager never wrote its info file")
 
@@ -223,7 +224,9 @@ class Host:
 
     def assert_restored(self, out: str = "") -> None:
         after = snapshot(self.ns)
-        assert after == self.before, f"host not restored exactly:\n{_diff(self.before, after)}\n{out}"
+        assert after == self.before, (
+            f"host not restored exactly:\n{_diff(self.before, after)}\n{out}"
+        )
 
 
 def _unique(prefix: str) -> str:
@@ -238,7 +241,15 @@ def host(tmp_path: Path) -> Iterator[Host]:
             subprocess.run(["ip", "netns", "add", ns], check=True)
             for knob in ("all", "default"):
                 subprocess.run(
-                    ["ip", "netns", "exec", ns, "sysctl", "-qw", f"net.ipv6.conf.{knob}.accept_dad=0"],
+                    [
+                        "ip",
+                        "netns",
+                        "exec",
+                        ns,
+                        "sysctl",
+                        "-qw",
+                        f"net.ipv6.conf.{knob}.accept_dad=0",
+                    ],
                     check=True,
                 )
         # VPP's namespace exists before the manager runs, as on a node where it persists

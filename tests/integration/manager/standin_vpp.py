@@ -34,7 +34,8 @@ def event(**kw: object) -> None:
 
 
 def api_socket(conf_path: str) -> str:
-    text = open(conf_path).read()
+    with open(conf_path) as f:
+        text = f.read()
     m = re.search(r"socksvr\s*\{[^}]*socket-name\s+(\S+)", text)
     return m.group(1) if m else "/run/vpp/api.sock"
 

@@ -4,9 +4,11 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import pytest
-from conftest import UPLINK, Host, ip
+from conftest import UPLINK, Host, ip, snapshot
 
 pytestmark = [pytest.mark.needs_root, pytest.mark.native]
 
@@ -23,7 +25,9 @@ def _uplinks(**fields: object) -> str:
 
 
 def test_unknown_interface_is_refused_before_any_change(host: Host) -> None:
-    rc, out = host.run(CALICOVPP_INTERFACES=json.dumps({"uplinkInterfaces": [{"interfaceName": "nosuch0"}]}))
+    rc, out = host.run(
+        CALICOVPP_INTERFACES=json.dumps({"uplinkInterfaces": [{"interfaceName": "nosuch0"}]})
+    )
     assert rc == 2, out
     assert "uplink interface 'nosuch0' not found" in out
     _assert_untouched(host, out)
@@ -31,7 +35,7 @@ def test_unknown_interface_is_refused_before_any_change(host: Host) -> None:
 
 def test_interface_without_addresses_is_refused(host: Host) -> None:
     ip(host.ns, "link", "add", "bare0", "type", "veth", "peer", "name", "bare1")
-    host.before = __import__("conftest").snapshot(host.ns)
+    host.before = snapshot(host.ns)
     rc, out = host.run(
         CALICOVPP_INTERFACES=json.dumps({"uplinkInterfaces": [{"interfaceName": "bare0"}]})
     )
@@ -73,9 +77,12 @@ def test_template_with_unknown_placeholder_is_refused(host: Host) -> None:
 def test_template_disabling_the_drivers_plugin_is_a_conflict(host: Host) -> None:
     env = host.env()
     template = env["CALICOVPP_CONFIG_TEMPLATE"].replace(
-        "plugin default { enable }", "plugin default { enable }\n  plugin af_xdp_plugin.so { disable }"
+        "plugin default { enable }",
+        "plugin default { enable }\n  plugin af_xdp_plugin.so { disable }",
     )
-    rc, out = host.run(CALICOVPP_CONFIG_TEMPLATE=template, CALICOVPP_INTERFACES=_uplinks(vppDriver="af_xdp"))
+    rc, out = host.run(
+        CALICOVPP_CONFIG_TEMPLATE=template, CALICOVPP_INTERFACES=_uplinks(vppDriver="af_xdp")
+    )
     assert rc == 2, out
     assert "disables af_xdp_plugin.so" in out
     _assert_untouched(host, out)
@@ -91,9 +98,6 @@ def test_driver_that_cannot_take_the_uplink_is_refused(host: Host) -> None:
 def test_missing_vpp_binary_is_refused(host: Host) -> None:
     args = host.manager_args()
     args[args.index("--vpp-binary") + 1] = str(host.tmp / "no-vpp-here")
-    import subprocess
-    import sys
-
     r = subprocess.run(
         ["ip", "netns", "exec", host.ns, sys.executable, "-m", "pycontrol.cli", *args],
         env=host.env(),

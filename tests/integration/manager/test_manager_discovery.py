@@ -18,7 +18,13 @@ pytestmark = pytest.mark.needs_root
 
 def test_discovery_reads_addresses_routes_and_link_attributes(host: Host) -> None:
     s = netlink.discover(UPLINK, host.ns)
-    assert (s.mtu, s.mac, s.is_up, s.promisc, s.kind) == (UPLINK_MTU, UPLINK_MAC, True, False, "veth")
+    assert (s.mtu, s.mac, s.is_up, s.promisc, s.kind) == (
+        UPLINK_MTU,
+        UPLINK_MAC,
+        True,
+        False,
+        "veth",
+    )
     by_addr = {str(a.address): a for a in s.addresses}
     assert set(by_addr) == {
         "192.0.2.10/24",
@@ -65,7 +71,7 @@ def test_state_file_round_trips_exactly(host: Host) -> None:
 def test_corrupt_state_file_is_an_error_not_a_silent_default(host: Host) -> None:
     path = host.tmp / "state.json"
     path.write_text('{"version": 1, "uplink": {')
-    with pytest.raises(Exception, match="state file .* is unreadable"):
+    with pytest.raises(Exception, match=r"state file .* is unreadable"):
         statefile.load(path)
 
 

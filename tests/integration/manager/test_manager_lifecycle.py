@@ -13,7 +13,7 @@ import subprocess
 import time
 
 import pytest
-from conftest import UPLINK, UPLINK_MAC, UPLINK_MTU, Host, ip
+from conftest import UPLINK, UPLINK_MAC, UPLINK_MTU, Host, ip, snapshot
 
 pytestmark = [pytest.mark.needs_root, pytest.mark.native]
 
@@ -247,7 +247,7 @@ def test_uplink_taken_by_af_xdp_is_restored_too(host: Host) -> None:
 def test_uplink_that_was_down_and_promiscuous_comes_back_so(host: Host) -> None:
     ip(host.ns, "link", "set", UPLINK, "promisc", "on")
     ip(host.ns, "addr", "add", "203.0.113.5/24", "dev", UPLINK)
-    host.before = __import__("conftest").snapshot(host.ns)
+    host.before = snapshot(host.ns)
     p = host.start()
     try:
         host.wait_ready(p)

@@ -189,6 +189,8 @@ def test_template_file_and_template_variable_together_conflict(tmp_path: Path) -
     assert config.load(e, CliOverrides(config_template_file=t)).config_template == TEMPLATE
 
 
-@pytest.mark.parametrize(("raw", "seconds"), [("10s", 10.0), ("500ms", 0.5), ("1m", 60.0), ("3", 3.0)])
+@pytest.mark.parametrize(
+    ("raw", "seconds"), [("10s", 10.0), ("500ms", 0.5), ("1m", 60.0), ("3", 3.0)]
+)
 def test_durations_parse_like_go(raw: str, seconds: float) -> None:
     assert config.parse_duration("X", raw) == seconds

@@ -125,7 +125,12 @@ def test_routes_sort_connected_first_defaults_last_longest_prefix_first() -> Non
             gateway=ipaddress.ip_address(gw) if gw else None,
         )
 
-    routes = [r("0.0.0.0/0", "192.0.2.1"), r("10.0.0.0/8", "192.0.2.1"), r("10.1.0.0/16", "192.0.2.2"), r("192.0.2.0/24", None)]
+    routes = [
+        r("0.0.0.0/0", "192.0.2.1"),
+        r("10.0.0.0/8", "192.0.2.1"),
+        r("10.1.0.0/16", "192.0.2.2"),
+        r("192.0.2.0/24", None),
+    ]
     st = state(routes=tuple(routes))
     assert [str(x.dst) for x in st.sorted_routes()] == [
         "192.0.2.0/24",
@@ -136,7 +141,10 @@ def test_routes_sort_connected_first_defaults_last_longest_prefix_first() -> Non
 
 
 def test_addresses_are_added_so_linux_lists_them_in_the_same_order() -> None:
-    addrs = [LinuxAddress(address=ipaddress.ip_interface(a)) for a in ("10.0.0.1/24", "10.0.0.2/24", "fd00::2/64", "fd00::1/64")]
+    addrs = [
+        LinuxAddress(address=ipaddress.ip_interface(a))
+        for a in ("10.0.0.1/24", "10.0.0.2/24", "fd00::2/64", "fd00::1/64")
+    ]
     order = [str(a.address) for a in insertion_order(addrs)]
     # IPv4 in listed order (the first is the primary); IPv6 reversed (listed newest first)
     assert order == ["10.0.0.1/24", "10.0.0.2/24", "fd00::1/64", "fd00::2/64"]

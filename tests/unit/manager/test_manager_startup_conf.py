@@ -99,7 +99,9 @@ def test_rendered_output_has_no_placeholder_left() -> None:
 
 
 def test_unknown_placeholder_is_refused() -> None:
-    with pytest.raises(ConfigError, match=r"CALICOVPP_CONFIG_TEMPLATE: unknown placeholder __FOO__"):
+    with pytest.raises(
+        ConfigError, match=r"CALICOVPP_CONFIG_TEMPLATE: unknown placeholder __FOO__"
+    ):
         render(TEMPLATE + "x { __FOO__ }\n", VALUES, DriverSections())
 
 
@@ -110,7 +112,7 @@ def test_placeholder_with_an_unknown_argument_kind_is_refused() -> None:
 
 def test_missing_node_annotation_is_refused() -> None:
     values = PlaceholderValues("eth1", None, "0", {})
-    with pytest.raises(ConfigError, match="no annotation 'vpp.example.org/buffers'"):
+    with pytest.raises(ConfigError, match=r"no annotation 'vpp\.example\.org/buffers'"):
         render(TEMPLATE.replace("(__PCI_DEVICE_ID__)", ""), values, DriverSections())
 
 
@@ -132,7 +134,7 @@ def test_unbalanced_braces_are_refused() -> None:
 
 def test_plugin_the_template_enables_conflicts_with_a_driver_disabling_it() -> None:
     t = TEMPLATE.replace("plugin default { enable }", "plugin dpdk_plugin.so { enable }")
-    with pytest.raises(ConfigError, match="enables dpdk_plugin.so"):
+    with pytest.raises(ConfigError, match=r"enables dpdk_plugin\.so"):
         render(t, VALUES, _sections(Driver.VIRTIO, 1024))
 
 

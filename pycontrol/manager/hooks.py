@@ -1,6 +1,7 @@
 """Optional operator commands at fixed points (Calico/VPP's ``CALICOVPP_HOOK_*``).
 
-Each hook is a shell script run as ``/bin/sh -c SCRIPT HOOK_NAME UPLINK`` after placeholder
+Each hook is a shell script run as ``bash -c SCRIPT HOOK_NAME UPLINK`` (``/bin/sh`` where
+there is no bash), as Calico/VPP runs them, after placeholder
 substitution (the same placeholders as the startup.conf template). A failing hook is logged,
 never fatal: a hook that restarts NetworkManager must not stop the host getting its network
 back.
@@ -8,6 +9,7 @@ back.
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 from collections.abc import Mapping
 
@@ -30,7 +32,7 @@ def run(hooks: Mapping[str, str], name: str, uplink: str) -> None:
     lg = log.get("manager.hooks").bind(hook=name)
     try:
         r = subprocess.run(
-            ["/bin/sh", "-c", script, name, uplink],
+            [shutil.which("bash") or "/bin/sh", "-c", script, name, uplink],
             check=False,
             timeout=HOOK_TIMEOUT,
             capture_output=True,

@@ -34,7 +34,8 @@ from pycontrol.manager.linux_state import RT_TABLE_MAIN, LinuxInterfaceState, Sa
 from pycontrol.manager.restore import apply_state, restore
 
 CLONE_NEWNET = 0x40000000
-SIGNALS = {signal.SIGTERM, signal.SIGINT, signal.SIGCHLD}
+STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT, signal.SIGHUP}
+SIGNALS = {*STOP_SIGNALS, signal.SIGCHLD}
 Connect = Callable[[str, Path | None], Dataplane]
 
 
@@ -191,8 +192,8 @@ class Manager:
                 self._write_info(plan, "ready")
                 hooks.run(plan.hooks, "vpp_running", self._name)
                 outcome = self._supervise(proc)
-        except (ManagerError, DataplaneError, OSError) as e:
-            self.log.error("takeover failed", error=str(e))
+        except Exception as e:  # whatever failed, the finally below gives the host back
+            self.log.error("takeover failed", error=str(e), error_type=type(e).__name__)
             outcome = Outcome.VPP_EXITED
         finally:
             if proc is not None:
@@ -239,7 +240,7 @@ class Manager:
         info = signal.sigtimedwait(SIGNALS, max(timeout, 0.0))
         if info is None:
             return None
-        if info.si_signo in (signal.SIGTERM, signal.SIGINT):
+        if info.si_signo in STOP_SIGNALS:
             if not self._stop_requested:
                 self.log.info("stop requested", signal=signal.Signals(info.si_signo).name)
             self._stop_requested = True

@@ -273,3 +273,34 @@ def test_the_restored_uplink_forwards_traffic(host: Host) -> None:
             check=False,
         )
         assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_configured_mtu_applies_to_uplink_and_tap_and_the_original_comes_back(
+    host: Host,
+) -> None:
+    env = {
+        "CALICOVPP_INTERFACES": json.dumps(
+            {"uplinkInterfaces": [{"interfaceName": UPLINK, "vppDriver": "af_packet", "mtu": 1300}]}
+        )
+    }
+    p = host.start(**env)
+    try:
+        host.wait_ready(p)
+        in_vpp = json.loads(ip(host.vpp_ns, "-j", "link", "show", UPLINK).stdout)[0]
+        tap = json.loads(ip(host.ns, "-j", "link", "show", UPLINK).stdout)[0]
+        assert in_vpp["mtu"] == tap["mtu"] == 1300
+        assert "PROMISC" in in_vpp["flags"]
+        mtus = [c["mtu"] for c in host.dp_calls() if c["call"] == "set_interface_mtu"]
+        assert mtus == [1300]
+    finally:
+        rc, out = host.stop(p)
+    assert rc == 0, out
+    host.assert_restored(out)
+
+
+def test_sighup_stops_like_sigterm(host: Host) -> None:
+    p = host.start()
+    host.wait_ready(p)
+    rc, out = host.stop(p, signal.SIGHUP)
+    assert rc == 0, out
+    host.assert_restored(out)

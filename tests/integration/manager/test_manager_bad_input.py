@@ -8,9 +8,9 @@ import subprocess
 import sys
 
 import pytest
-from conftest import UPLINK, Host, ip, snapshot
+from manager_netns import UPLINK, Host, ip, snapshot
 
-pytestmark = [pytest.mark.needs_root, pytest.mark.native]
+pytestmark = pytest.mark.needs_root
 
 
 def _assert_untouched(host: Host, out: str) -> None:

@@ -7,7 +7,7 @@ import ipaddress
 import json
 
 import pytest
-from conftest import UPLINK, UPLINK_MAC, UPLINK_MTU, Host, ip, snapshot
+from manager_netns import UPLINK, UPLINK_MAC, UPLINK_MTU, Host, ip, snapshot
 
 from pycontrol.manager import netlink, statefile
 from pycontrol.manager.linux_state import IFA_F_NOPREFIXROUTE, SavedState

@@ -13,9 +13,9 @@ import subprocess
 import time
 
 import pytest
-from conftest import UPLINK, UPLINK_MAC, UPLINK_MTU, Host, ip, snapshot
+from manager_netns import UPLINK, UPLINK_MAC, UPLINK_MTU, Host, ip, snapshot
 
-pytestmark = [pytest.mark.needs_root, pytest.mark.native]
+pytestmark = pytest.mark.needs_root
 
 
 def _wait_exit(pid: int, timeout: float = 10) -> None:

@@ -14,9 +14,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import UPLINK, Host
+from manager_netns import UPLINK, Host
 
-pytestmark = [pytest.mark.needs_vpp, pytest.mark.needs_root, pytest.mark.native]
+pytestmark = [pytest.mark.needs_vpp, pytest.mark.needs_root]
 
 REAL_TEMPLATE = """unix {
   nodaemon

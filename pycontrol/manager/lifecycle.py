@@ -149,13 +149,17 @@ class Manager:
         try:
             return self._run()
         finally:
+            # a second Ctrl-C during the restore must not kill us when signals unblock
+            while signal.sigtimedwait(SIGNALS, 0) is not None:
+                pass
             signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)
 
     def _run(self) -> int:
         cfg = self.cfg
         cfg.info_file.unlink(missing_ok=True)  # a killed run's "ready" must not mislead the agent
         self.recover()
-        hooks.run(hooks.render(cfg.hooks, self._early_values()), "before_if_read", self._name)
+        early = {k: v for k, v in cfg.hooks.items() if k == "before_if_read"}
+        hooks.run(hooks.render(early, self._early_values()), "before_if_read", self._name)
         plan = self.plan()
         self.log.info(
             "plan",

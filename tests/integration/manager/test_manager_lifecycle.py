@@ -304,3 +304,14 @@ def test_sighup_stops_like_sigterm(host: Host) -> None:
     rc, out = host.stop(p, signal.SIGHUP)
     assert rc == 0, out
     host.assert_restored(out)
+
+
+def test_a_failing_hook_is_logged_and_does_not_stop_the_takeover(host: Host) -> None:
+    p = host.start(CALICOVPP_HOOK_BEFORE_VPP_RUN="echo broken >&2; exit 3")
+    try:
+        host.wait_ready(p)
+    finally:
+        rc, out = host.stop(p)
+    assert rc == 0, out
+    assert "hook failed" in out and "rc=3" in out
+    host.assert_restored(out)

@@ -89,7 +89,9 @@ class VppDataplane:
 
     def interface_index(self, name: str) -> int:
         try:
-            found = self._vpp.api.sw_interface_dump(name_filter_valid=True, name_filter=name)
+            found = self._vpp.api.sw_interface_dump(
+                sw_if_index=0xFFFFFFFF, name_filter_valid=True, name_filter=name
+            )
         except Exception as e:
             raise DataplaneError(f"sw_interface_dump: {e}") from e
         for d in found:

@@ -114,7 +114,6 @@ class _NetnsMoveDriver(UplinkDriver):
     promisc: ClassVar[bool] = False
 
     def prepare_linux(self, ctx: DriverContext) -> None:
-        nl.create_netns(ctx.vpp_netns)
         idx = nl.move_link(self.state.name, None, ctx.vpp_netns)
         nl.set_link(idx, ctx.vpp_netns, mtu=self.spec.mtu, up=True, promisc=self.promisc or None)
         self.log.info("uplink moved into VPP netns", netns=ctx.vpp_netns)

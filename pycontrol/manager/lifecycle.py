@@ -183,6 +183,7 @@ class Manager:
         dp: Dataplane | None = None
         restored = False
         try:
+            netlink.create_netns(cfg.vpp_netns)
             plan.driver.prepare_linux(self.ctx)
             _remove_stale_socket(plan.api_socket)
             proc = self._start_vpp(plan)

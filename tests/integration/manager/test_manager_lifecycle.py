@@ -315,3 +315,22 @@ def test_a_failing_hook_is_logged_and_does_not_stop_the_takeover(host: Host) -> 
     assert rc == 0, out
     assert "hook failed" in out and "rc=3" in out
     host.assert_restored(out)
+
+
+def test_manager_creates_vpps_netns_when_missing(host: Host) -> None:
+    subprocess.run(["ip", "netns", "del", host.vpp_ns], check=True)
+    p = host.start()
+    try:
+        host.wait_ready(p)
+        start = next(e for e in host.vpp_events() if e["event"] == "start")
+        own = subprocess.run(
+            ["ip", "netns", "exec", host.ns, "readlink", "/proc/self/ns/net"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        assert start["netns"] != own  # VPP is not in the host's namespace
+    finally:
+        rc, out = host.stop(p)
+    assert rc == 0, out
+    host.assert_restored(out)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -54,7 +55,7 @@ def test_real_vpp_takes_the_uplink_carries_traffic_and_gives_it_back(host: Host)
     args[args.index("--vpp-binary") + 1] = binary
     env = host.env(CALICOVPP_CONFIG_TEMPLATE=template)
     p = subprocess.Popen(
-        ["ip", "netns", "exec", host.ns, "python3", "-m", "pycontrol.cli", *args],
+        ["ip", "netns", "exec", host.ns, sys.executable, "-m", "pycontrol.cli", *args],
         env=env,
         cwd="/",
         stdout=subprocess.PIPE,

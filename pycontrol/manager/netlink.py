@@ -69,12 +69,13 @@ def _sysfs_device(name: str, sysfs: Path) -> tuple[str | None, str | None]:
     if not dev.exists():
         return None, None
     real = dev.resolve()
+    # a virtio netdev hangs off virtioN (driver virtio_net), whose parent is the PCI function
+    # (driver virtio-pci): the PCI function's driver is the one a rebind changes
+    if real.name.startswith("virtio") and (real.parent / "vendor").exists():
+        real = real.parent
     driver_link = real / "driver"
     driver = driver_link.resolve().name if driver_link.exists() else None
     pci = real.name if (real / "vendor").exists() and ":" in real.name else None
-    # a virtio netdev hangs off virtioN, whose parent is the PCI function
-    if pci is None and real.name.startswith("virtio") and (real.parent / "vendor").exists():
-        pci = real.parent.name
     return driver, pci
 
 

@@ -13,6 +13,7 @@ from pycontrol.manager.config import Driver, UplinkInterfaceSpec
 from pycontrol.manager.drivers import DriverContext, HostCaps, select
 from pycontrol.manager.errors import ConfigError
 from pycontrol.manager.linux_state import LinuxAddress, LinuxInterfaceState, LinuxRoute
+from pycontrol.manager.netlink import _sysfs_device
 from pycontrol.manager.restore import insertion_order
 
 
@@ -148,3 +149,36 @@ def test_addresses_are_added_so_linux_lists_them_in_the_same_order() -> None:
     order = [str(a.address) for a in insertion_order(addrs)]
     # IPv4 in listed order (the first is the primary); IPv6 reversed (listed newest first)
     assert order == ["10.0.0.1/24", "10.0.0.2/24", "fd00::1/64", "fd00::2/64"]
+
+
+def _sysfs_netdev(root: Path, name: str, device: str, driver: str) -> None:
+    """class/net/NAME/device -> the device directory, whose driver links to bus/pci/drivers."""
+    dev = root / "devices/pci0000:00" / device
+    dev.mkdir(parents=True)
+    drv = root / "bus/pci/drivers" / driver
+    drv.mkdir(parents=True, exist_ok=True)
+    (dev / "driver").symlink_to(drv)
+    net = root / "class/net" / name
+    net.mkdir(parents=True)
+    (net / "device").symlink_to(dev)
+
+
+def test_sysfs_gives_driver_and_pci_id_of_a_pci_nic(tmp_path: Path) -> None:
+    _sysfs_netdev(tmp_path, "ens1f0", "0000:3b:00.0", "ice")
+    (tmp_path / "devices/pci0000:00/0000:3b:00.0/vendor").write_text("0x8086\n")
+    assert _sysfs_device("ens1f0", tmp_path) == ("ice", "0000:3b:00.0")
+
+
+def test_sysfs_gives_the_pci_function_behind_a_virtio_netdev(tmp_path: Path) -> None:
+    _sysfs_netdev(tmp_path, "eth0", "0000:00:04.0/virtio1", "virtio_net")
+    pci = tmp_path / "devices/pci0000:00/0000:00:04.0"
+    (pci / "vendor").write_text("0x1af4\n")
+    (tmp_path / "bus/pci/drivers/virtio-pci").mkdir()
+    (pci / "driver").symlink_to(tmp_path / "bus/pci/drivers/virtio-pci")
+    # the PCI function's driver: the one the virtio/dpdk drivers rebind and restore
+    assert _sysfs_device("eth0", tmp_path) == ("virtio-pci", "0000:00:04.0")
+
+
+def test_sysfs_has_nothing_for_a_virtual_link(tmp_path: Path) -> None:
+    (tmp_path / "class/net/veth0").mkdir(parents=True)
+    assert _sysfs_device("veth0", tmp_path) == (None, None)

@@ -171,7 +171,8 @@ class _PciDriver(UplinkDriver):
         return ctx.sysfs / "bus/pci/devices" / self.state.pci_id
 
     def _target_driver(self) -> str | None:
-        return self.caps.userspace_pci_driver()
+        """``newDriver`` when configured, else vfio-pci or uio_pci_generic (whichever is loaded)."""
+        return self.spec.new_driver or self.caps.userspace_pci_driver()
 
     def _bind(self, ctx: DriverContext, driver: str | None) -> None:
         """Unbind from the current driver and bind to ``driver`` (None: clear the override)."""

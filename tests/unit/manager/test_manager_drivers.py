@@ -110,6 +110,15 @@ def test_pci_driver_preparation_unbinds_and_overrides_to_vfio(tmp_path: Path) ->
     assert (tmp_path / "bus/pci/drivers_probe").read_text() == "0000:00:04.0"
 
 
+def test_new_driver_overrides_the_userspace_driver_choice(tmp_path: Path) -> None:
+    dev = _fake_pci(tmp_path, "0000:00:04.0", "virtio-pci")
+    sp = spec("virtio", newDriver="uio_pci_generic")
+    drivers.DRIVERS[Driver.VIRTIO](sp, state(**VIRTIO_NIC), HUGE).prepare_linux(
+        DriverContext("vpp-ns", tmp_path)
+    )
+    assert (dev / "driver_override").read_text() == "uio_pci_generic"
+
+
 def test_mlx5_is_not_rebound(tmp_path: Path) -> None:
     dev = _fake_pci(tmp_path, "0000:3b:00.0", "mlx5_core")
     st = state(driver="mlx5_core", pci_id="0000:3b:00.0")

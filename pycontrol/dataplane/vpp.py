@@ -197,22 +197,37 @@ class VppDataplane:
 
 def find_api_dir(explicit: Path | None = None) -> Path:
     """Where VPP's ``*.api.json`` files are (``--vpp-api-dir`` or VPP's install locations)."""
-    for d in (explicit, *DEFAULT_API_DIRS):
-        if d is not None and d.is_dir() and any(d.rglob("*.api.json")):
+    for d in (explicit,) if explicit is not None else DEFAULT_API_DIRS:
+        if d.is_dir() and any(d.rglob("*.api.json")):
             return d
+    where = str(explicit) if explicit is not None else " or ".join(map(str, DEFAULT_API_DIRS))
     raise DataplaneError(
-        "no VPP API definitions (*.api.json) found; install VPP or pass --vpp-api-dir"
+        f"no VPP API definitions (*.api.json) found in {where}; install VPP or pass --vpp-api-dir"
     )
+
+
+def _client(apidir: Path, socket_path: str) -> Any:
+    # deferred: importing vpp_papi costs ~100 ms, and only this path needs it
+    from vpp_papi import VPPApiClient  # type: ignore[import-untyped]  # noqa: PLC0415
+
+    return VPPApiClient(apidir=[str(apidir)], server_address=socket_path, read_timeout=5)
+
+
+def preflight(api_dir: Path | None = None) -> Path:
+    """Load VPP's API definitions without connecting: a broken install fails here, early."""
+    apidir = find_api_dir(api_dir)
+    try:
+        _client(apidir, "/nonexistent")
+    except Exception as e:
+        raise DataplaneError(f"VPP API definitions in {apidir} do not load: {e}") from e
+    return apidir
 
 
 def connect(socket_path: str, api_dir: Path | None = None, name: str = "pycontrol") -> VppDataplane:
     """One connection attempt to VPP's API socket; DataplaneError if it fails."""
-    # deferred: importing vpp_papi costs ~100 ms, and only this path needs it
-    from vpp_papi import VPPApiClient  # type: ignore[import-untyped]  # noqa: PLC0415
-
     apidir = find_api_dir(api_dir)
     try:
-        client = VPPApiClient(apidir=[str(apidir)], server_address=socket_path, read_timeout=5)
+        client = _client(apidir, socket_path)
         client.connect(name)
     except Exception as e:
         raise DataplaneError(f"connect to {socket_path}: {e}") from e

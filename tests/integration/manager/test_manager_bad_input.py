@@ -95,6 +95,14 @@ def test_driver_that_cannot_take_the_uplink_is_refused(host: Host) -> None:
     _assert_untouched(host, out)
 
 
+def test_real_vpp_api_without_its_definitions_is_refused_before_any_change(host: Host) -> None:
+    # the real CLI with the real vpp_papi dataplane: no VPP install here, so no *.api.json
+    rc, out = host.run("--vpp-api-dir", str(host.tmp), standin_dp=False)
+    assert rc == 2, out
+    assert "--vpp-api-dir: no VPP API definitions (*.api.json) found" in out
+    _assert_untouched(host, out)
+
+
 def test_missing_vpp_binary_is_refused(host: Host) -> None:
     args = host.manager_args()
     args[args.index("--vpp-binary") + 1] = str(host.tmp / "no-vpp-here")

@@ -124,8 +124,7 @@ def test_sigkill_of_vpp_restores_the_host_and_exits_nonzero(host: Host) -> None:
 def test_vpp_that_never_opens_its_api_socket_is_stopped_and_the_host_restored(
     host: Host,
 ) -> None:
-    # the real CLI and the real vpp_papi connect path: it never gets as far as connecting
-    rc, out = host.run("--api-timeout", "1.5", mode="no-socket", standin_dp=False)
+    rc, out = host.run("--api-timeout", "1.5", mode="no-socket")
     assert rc == 1, out
     assert "vpp API did not answer" in out
     assert {"event": "signal", "signal": signal.SIGTERM} in host.vpp_events()

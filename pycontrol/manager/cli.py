@@ -8,7 +8,6 @@ from pathlib import Path
 
 from pycontrol import log
 from pycontrol.dataplane import vpp
-from pycontrol.dataplane.interface import DataplaneError
 from pycontrol.manager import config
 from pycontrol.manager.errors import ConfigError, ManagerError
 from pycontrol.manager.lifecycle import Connect, Manager, restore_only
@@ -61,11 +60,7 @@ def run(args: argparse.Namespace, connect: Connect | None = None) -> int:
         if args.restore_only:
             return restore_only(cfg)
         if connect is None:  # the real VPP API: its definitions must load before any change
-            try:
-                vpp.preflight(cfg.api_dir)
-            except DataplaneError as e:
-                raise ConfigError("--vpp-api-dir", None, str(e)) from e
-            connect = vpp.connect
+            return Manager(cfg, vpp.connect, preflight=lambda: vpp.preflight(cfg.api_dir)).run()
         return Manager(cfg, connect).run()
     except ConfigError as e:
         lg.error("configuration error", error=str(e))

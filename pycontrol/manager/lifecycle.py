@@ -75,9 +75,11 @@ class Manager:
         caps: HostCaps | None = None,
         sysfs: Path = Path("/sys"),
         cgroup: Path = Path("/sys/fs/cgroup"),
+        preflight: Callable[[], object] | None = None,
     ) -> None:
         self.cfg = cfg
         self.connect = connect
+        self.preflight = preflight
         self.caps = caps
         self.sysfs = sysfs
         self.cgroup = cgroup
@@ -120,6 +122,11 @@ class Manager:
         exec_conf = startup_conf.substitute(
             cfg.config_exec_template, values, "CALICOVPP_CONFIG_EXEC_TEMPLATE"
         )
+        if self.preflight is not None:  # e.g. VPP's API definitions must load
+            try:
+                self.preflight()
+            except DataplaneError as e:
+                raise ConfigError("--vpp-api-dir", None, str(e)) from e
         return Plan(
             state=state,
             driver=driver,

@@ -185,7 +185,6 @@ class Manager:
         hooks.run(plan.hooks, "before_vpp_run", self._name)
 
         outcome = Outcome.VPP_EXITED
-        rc = 1
         proc: subprocess.Popen[bytes] | None = None
         dp: Dataplane | None = None
         restored = False
@@ -200,7 +199,7 @@ class Manager:
                 if proc.poll() is None and self._stop_requested:
                     outcome = Outcome.STOPPED
             else:
-                self._configure(dp, plan, proc.pid)
+                self._configure(dp, plan)
                 self._write_info(plan, "ready")
                 hooks.run(plan.hooks, "vpp_running", self._name)
                 outcome = self._supervise(proc)
@@ -336,7 +335,7 @@ class Manager:
 
     # ---- VPP configuration --------------------------------------------------------------
 
-    def _configure(self, dp: Dataplane, plan: Plan, vpp_pid: int) -> None:
+    def _configure(self, dp: Dataplane, plan: Plan) -> None:
         st, spec = plan.state, self.cfg.uplink
         mtu = spec.mtu or st.mtu
         sw = plan.driver.create_in_vpp(dp, self.ctx)

@@ -246,9 +246,9 @@ def make_host(tmp_path: Path) -> Iterator[Host]:
                         "netns",
                         "exec",
                         ns,
-                        "sysctl",
-                        "-qw",
-                        f"net.ipv6.conf.{knob}.accept_dad=0",
+                        "sh",
+                        "-c",
+                        f"echo 0 > /proc/sys/net/ipv6/conf/{knob}/accept_dad",
                     ],
                     check=True,
                 )

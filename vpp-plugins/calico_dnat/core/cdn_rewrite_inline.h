@@ -24,6 +24,20 @@ static inline void cdn_csum_adj(uint8_t *field, const void *old, const void *nw,
   memcpy(field, &c, 2);
 }
 
+/* SCTP's checksum field holds the CRC's bytes least significant first (RFC 4960 B). */
+static inline uint32_t cdn_rd32le(const uint8_t *p)
+{
+  return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static inline void cdn_wr32le(uint8_t *p, uint32_t v)
+{
+  p[0] = (uint8_t)v;
+  p[1] = (uint8_t)(v >> 8);
+  p[2] = (uint8_t)(v >> 16);
+  p[3] = (uint8_t)(v >> 24);
+}
+
 static inline uint32_t cdn_sctp_value(const uint8_t *l4, uint32_t len)
 {
   /* CRC32c over the packet with the checksum field taken as zero */
@@ -68,15 +82,10 @@ static inline void cdn_rewrite(uint8_t *d, const cp_pkt_t *p, const cp_addr_t *n
   uint8_t *lc = cdn_l4_csum_field(l4, p->proto, &pseudo);
   uint16_t lcv = lc ? cdn_rd16(lc) : 0;
   int port_change = 0;
-  uint8_t sctp_old[4] = {0};
   uint32_t sctp_len = p->total_len - p->l4_offset;
   uint32_t sctp_err = 0;
-  if (p->proto == CP_IPPROTO_SCTP) {
-    uint32_t field;
-    memcpy(&field, l4 + 8, 4);
-    sctp_err = field ^ cdn_sctp_value(l4, sctp_len);
-    memcpy(sctp_old, l4 + 8, 4);
-  }
+  if (p->proto == CP_IPPROTO_SCTP) /* keep a wrong CRC exactly as wrong */
+    sctp_err = cdn_rd32le(l4 + 8) ^ cdn_sctp_value(l4, sctp_len);
   if (!cdn_addr_eq(&p->src, nsrc)) {
     if (p->af == 4)
       cdn_csum_adj(d + 10, d + so, nsrc->b, 4);
@@ -119,8 +128,7 @@ static inline void cdn_rewrite(uint8_t *d, const cp_pkt_t *p, const cp_addr_t *n
     memcpy(lc, &lcv, 2);
   }
   if (p->proto == CP_IPPROTO_SCTP && port_change) {
-    uint32_t v = cdn_sctp_value(l4, sctp_len) ^ sctp_err;
-    memcpy(l4 + 8, &v, 4);
+    cdn_wr32le(l4 + 8, cdn_sctp_value(l4, sctp_len) ^ sctp_err);
   }
 }
 

@@ -7,7 +7,7 @@ import ipaddress
 import struct
 
 from scapy.layers.inet import ICMP, IP, TCP, UDP
-from scapy.layers.inet6 import IPv6
+from scapy.layers.inet6 import ICMPv6EchoRequest, IPv6
 from scapy.layers.sctp import SCTP, crc32c
 from scapy.packet import Packet
 
@@ -98,8 +98,6 @@ def fields(raw: bytes) -> tuple[str, str, int, int]:
 
 
 def icmp_echo(af: int, src: str, dst: str, ident: int) -> bytes:
-    from scapy.layers.inet6 import ICMPv6EchoRequest
-
     if af == 4:
         return bytes(IP(src=src, dst=dst) / ICMP(type=8, id=ident, seq=1) / b"ping")
     return bytes(IPv6(src=src, dst=dst) / ICMPv6EchoRequest(id=ident, seq=1) / b"ping")

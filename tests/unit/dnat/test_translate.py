@@ -4,6 +4,7 @@ in, packets out, every output checksum validated, IPv4 and IPv6."""
 from __future__ import annotations
 
 import pytest
+from scapy.layers.inet import IP, UDP
 
 from pycontrol.dnat.model import (
     Backend,
@@ -217,8 +218,6 @@ def test_sctp_is_translated_with_its_crc(core, af):
 
 
 def test_udp_over_ipv4_zero_checksum_stays_zero(core):
-    from scapy.layers.inet import IP, UDP
-
     vip = "10.96.0.100"
     core.update(Translation(ipa(vip), 53, Protocol.UDP, backends=backends(4, 1, port=5353)))
     pkt = bytearray(bytes(IP(src="10.2.0.5", dst=vip) / UDP(sport=999, dport=53) / b"q"))
@@ -287,7 +286,7 @@ def test_external_traffic_policy_local_selects_local_backends_and_keeps_the_sour
         )
     )
     for r in core.process([tcp(af, addr(af, c, 200), node, 4000 + c, 30080) for c in range(32)]):
-        s, d, _, _ = fields(r.packet)
+        _, d, _, _ = fields(r.packet)
         assert d == norm(addr(af, 2, 1)) and not r.flags & ResultFlag.SNAT
     # no local backend left: Local traffic is dropped, not sent away
     core.update(

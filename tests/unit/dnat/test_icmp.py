@@ -68,7 +68,7 @@ def svc(core: DnatCore, af: int) -> tuple[str, str]:
 def test_error_from_a_router_about_a_translated_flow_is_rewritten_inner_and_outer(
     core, af, svc, kind
 ):
-    vip, be = svc
+    vip, _ = svc
     client, router = addr(af, 5, 2), addr(af, 254, 9)
     orig = tcp(af, client, vip, 40000, 80)
     (fwd,) = core.process([orig])
@@ -116,7 +116,7 @@ def test_error_about_a_snated_flow_reaches_the_client(core, af):
         Translation(ipa(pod), 80, Protocol.TCP, backends=(Backend(ipa(pod), 8080),))
     )  # hairpin: pod to its own service
     (fwd,) = core.process([tcp(af, pod, pod, 1111, 80)], meta=Meta(from_pod=True))
-    s, _, sp, _ = fields(fwd.packet)
+    s, _, _, _ = fields(fwd.packet)
     assert s == norm(node)
     (r,) = core.process([error(af, "frag_needed", addr(af, 254, 9), node, fwd.packet)])
     check_checksums(r.packet)

@@ -4,7 +4,9 @@ Measured in one run: ns/packet for packets of established flows with 1M sessions
 table (flows visited in an order unrelated to their creation, so records and buckets come
 from DRAM), ns/packet for new flows (every packet opens a session while the table grows to
 1M), and the baseline every translator pays (parse + destination rewrite with incremental
-IPv4 and L4 checksum updates, no table) so the figures read as ratios. Maglev: table build
+IPv4 and L4 checksum updates, no table) so the figures read as ratios, and the cost of
+one random cache-line read from a table of the same size (the memory system's share).
+Maglev: table build
 for 1000 backends at M = 65537, the share of table entries that move when one of N
 backends is removed divided by the ideal 1/N, and max/mean entries per backend.
 """
@@ -101,6 +103,9 @@ def run(flows: int = 1 << 20, backends: int = 10, rounds: int = 3) -> dict[str, 
         / per
     )
     build_ms = int(lib.cdn_bench_maglev(1000, 65537, 20)) / 1e6
+    table_bytes = int(core.bytes_per_flow() * flows)
+    reads = 1 << 22
+    line_ns = _best(lambda: int(lib.cdn_bench_random_lines(table_bytes, reads)), rounds) / reads
     out: dict[str, Scalar] = {
         **machine(),
         "flows": flows,
@@ -110,6 +115,8 @@ def run(flows: int = 1 << 20, backends: int = 10, rounds: int = 3) -> dict[str, 
         "baseline_ns_per_packet": base_ns,
         "established_vs_baseline": est_ns / base_ns if base_ns else 0.0,
         "new_flow_vs_baseline": new_ns / base_ns if base_ns else 0.0,
+        "random_line_ns": line_ns,
+        "established_in_random_lines": est_ns / line_ns if line_ns else 0.0,
         "sessions_created_total": created,
         "maglev_build_ms": build_ms,
         "bytes_per_flow": core.bytes_per_flow(),

@@ -406,7 +406,8 @@ static uint32_t burst(cdn_ctx_t *ctx, cdn_worker_t *w, const cdn_snap_t *snap,
     }
     if (mm) {
       /* a 104-byte record spans two or three cache lines: fetch them all */
-      const uint8_t *rp = (const uint8_t *)&w->rec[b->val[__builtin_ctz(mm)] >> 1];
+      st->ref = b->val[__builtin_ctz(mm)]; /* the candidate stage 3 verifies first */
+      const uint8_t *rp = (const uint8_t *)&w->rec[st->ref >> 1];
       __builtin_prefetch(rp);
       __builtin_prefetch(rp + 64);
       __builtin_prefetch(rp + sizeof(cdn_sess_t) - 1);
@@ -424,8 +425,14 @@ static uint32_t burst(cdn_ctx_t *ctx, cdn_worker_t *w, const cdn_snap_t *snap,
       continue;
     }
     cdn_key_t k = {st->src, st->dst, st->sport, st->dport, st->proto, p->af};
-    cdn_hpos_t hp = {st->b1, st->b2, st->tag};
-    uint32_t ref = cdn_sess_lookup(w, &k, hp);
+    uint32_t ref = st->ref;
+    /* the usual case: the candidate found in stage 2 is the flow (and was not freed or
+     * reused by an earlier packet of this burst); otherwise a full lookup */
+    if (ref == CDN_INVALID_ID || !(w->rec[ref >> 1].sflags & CDN_SF_USED) ||
+        !cdn_rec_match(&w->rec[ref >> 1], ref & 1, &k)) {
+      cdn_hpos_t hp = {st->b1, st->b2, st->tag};
+      ref = cdn_sess_lookup(w, &k, hp);
+    }
     if (ref != CDN_INVALID_ID) {
       cdn_sess_t *s = &w->rec[ref >> 1];
       if (!(s->sflags & CDN_SF_PENDING)) {

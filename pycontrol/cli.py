@@ -15,6 +15,7 @@ from pycontrol.manager import cli as manager_cli
 # HELP, add_arguments(parser) and main(args) -> int.
 BENCHES: dict[str, str] = {
     "common": "pycontrol.bench.common",
+    "dnat": "pycontrol.bench.dnat",
 }
 
 

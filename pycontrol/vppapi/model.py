@@ -154,6 +154,10 @@ class Define:
     crc: int = 0
 
     @property
+    def fields(self) -> list[Field]:
+        return self.block
+
+    @property
     def autoreply(self) -> bool:
         return "autoreply" in self.flags
 

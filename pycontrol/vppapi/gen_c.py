@@ -34,7 +34,8 @@ _SWAP = {2: "cp_api_swap16", 4: "cp_api_swap32", 8: "cp_api_swap64"}
 _CTYPE = {
     "u8": "u8",
     "i8": "i8",
-    "bool": "bool",
+    # wire bools are bytes: a received 2 must be rejectable, not undefined behaviour
+    "bool": "u8",
     "u16": "u16",
     "i16": "i16",
     "u32": "u32",

@@ -8,9 +8,12 @@ their integer type with the members as constants.
 
 from __future__ import annotations
 
-import cffi
+from typing import TYPE_CHECKING
 
 from pycontrol.vppapi.model import Alias, ApiModule, Enum, Field, Typedef, Union
+
+if TYPE_CHECKING:
+    import cffi
 
 _CFFI = {
     "u8": "uint8_t",
@@ -63,6 +66,8 @@ def generate(m: ApiModule) -> str:
 
 
 def cdef_ffi(*modules: ApiModule) -> cffi.FFI:
+    import cffi  # noqa: PLC0415 (the build-time generator must not need it)
+
     ffi = cffi.FFI()
     seen: set[str] = set()
     for m in modules:

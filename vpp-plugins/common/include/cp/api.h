@@ -156,9 +156,19 @@ static inline int cp_api_map_grow(cp_api_map_t *m)
   return 0;
 }
 
-/* Insert or replace (val != NULL). Returns 0, or -1 on allocation failure (map intact). */
+/* Insert or replace (val != NULL). Returns 0, or -1 on allocation failure (map intact);
+ * replacing an existing key never allocates, so it cannot fail. */
 static inline int cp_api_map_set(cp_api_map_t *m, uint32_t key, void *val)
 {
+  if (m->cap) {
+    uint32_t mask = m->cap - 1;
+    for (uint32_t i = cp_api_map_slot(key, mask); m->vals[i]; i = (i + 1) & mask) {
+      if (m->keys[i] == key) {
+        m->vals[i] = val;
+        return 0;
+      }
+    }
+  }
   if ((m->n + 1) * 4 > m->cap * 3 && cp_api_map_grow(m))
     return -1;
   uint32_t mask = m->cap - 1;

@@ -195,7 +195,7 @@ enum {
   _(SESSION_LIMIT, "session table full")                                                    \
   _(SNAT_EXHAUSTED, "no free SNAT port")                                                    \
   _(SNAT_UNCONFIGURED, "SNAT needed but no SNAT address for the family")                    \
-  _(CLASH, "return key already used by another flow")                                       \
+  _(CLASH, "return key taken and the source port could not be remapped")                    \
   _(POLICY_DENY, "denied by policy")
 
 enum {

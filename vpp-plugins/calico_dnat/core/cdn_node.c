@@ -94,16 +94,29 @@ static uint32_t alloc_rec(cdn_ctx_t *ctx, cdn_worker_t *w, uint32_t now)
   return idx;
 }
 
-/* Insert both keys of a freshly filled record; on failure nothing stays in the table. */
+/* Insert both keys of a freshly filled record; on failure nothing stays in the table.
+ * When the return key is taken (the client used the same source port towards another VIP
+ * that has the same backend), the source port alone is remapped to one whose return key
+ * is free, as conntrack's clash resolution does. */
 static int link_rec(cdn_worker_t *w, uint32_t idx, cdn_result_t *r)
 {
   cdn_key_t k;
   cdn_sess_t *s = &w->rec[idx];
   cdn_rec_key(s, CDN_DIR_REV, &k);
   cdn_hpos_t hr = cdn_hpos(w, cdn_key_hash64(&k));
-  if (cdn_sess_lookup(w, &k, hr) != CDN_INVALID_ID) {
-    drop(w, r, CDN_E_CLASH);
-    return -EEXIST;
+  uint32_t tries = 0;
+  while (cdn_sess_lookup(w, &k, hr) != CDN_INVALID_ID) {
+    int remappable = !(s->sflags & CDN_SF_SNAT_PORT) && s->proto != CP_IPPROTO_ICMP &&
+                     s->proto != CP_IPPROTO_ICMPV6;
+    if (!remappable || ++tries > 8) {
+      drop(w, r, CDN_E_CLASH);
+      return -EEXIST;
+    }
+    uint64_t h = cdn_key_hash64(&k) + tries * 0x9e3779b97f4a7c15ULL;
+    s->p[3] = (uint16_t)(1024u + (uint32_t)((h >> 17) % 64512u));
+    s->rflags |= CDN_R_SNAT;
+    cdn_rec_key(s, CDN_DIR_REV, &k);
+    hr = cdn_hpos(w, cdn_key_hash64(&k));
   }
   cdn_rec_key(s, CDN_DIR_FWD, &k);
   cdn_hpos_t hf = cdn_hpos(w, cdn_key_hash64(&k));

@@ -236,7 +236,17 @@ class _Gen:
             return
         if t == "vl_api_prefix_t" and type_size(self.m, t) == 18:
             v = self.tmp()
-            lines.append(f"{ind}{v}a, {v}b, {v}c, {v}d = _pfx({src})")
+            if self.fast:
+                lines.append(f"{ind}{v} = {src}")
+                lines.append(f"{ind}if {v}.__class__ is _N4:")
+                lines.append(
+                    f"{ind}    {v}a, {v}b, {v}c, {v}d = "
+                    f"0, int({v}.network_address), b'', {v}.prefixlen"
+                )
+                lines.append(f"{ind}else:")
+                lines.append(f"{ind}    {v}a, {v}b, {v}c, {v}d = _pfx({v})")
+            else:
+                lines.append(f"{ind}{v}a, {v}b, {v}c, {v}d = _pfx({src})")
             fmt.append("BI12sB")
             args += [f"{v}a", f"{v}b", f"{v}c", f"{v}d"]
             return
@@ -255,6 +265,26 @@ class _Gen:
                 lines.append(f"{ind}{lst} = _fixed_list({d.name!r}, {src}, {d.length})")
                 for i in range(d.length):
                     self.enc_type(d.type, f"{lst}[{i}]", lines, fmt, args, ind)
+        elif isinstance(d, Union) and self.fast:
+            # inline: exactly one arm given as {arm: value}, packed with its padding
+            size = type_size(self.m, t)
+            u = self.tmp()
+            lines.append(f"{ind}({u}k, {u}x), = {src}.items()")
+            for i, f in enumerate(d.fields):
+                al: list[str] = []
+                afmt: list[str] = []
+                aargs: list[str] = []
+                self.enc_field(f, f"{u}x", al, afmt, aargs, ind + "    ")
+                pad = size - struct.calcsize(">" + "".join(afmt))
+                S = self.const(struct.Struct(">" + "".join(afmt) + (f"{pad}x" if pad else "")), "A")
+                kw = "if" if i == 0 else "elif"
+                lines.append(f"{ind}{kw} {u}k == {f.name!r}:")
+                lines.extend(al)
+                lines.append(f"{ind}    {u} = {S}.pack({', '.join(aargs)})")
+            lines.append(f"{ind}else:")
+            lines.append(f"{ind}    raise KeyError({u}k)")
+            fmt.append(f"{size}s")
+            args.append(u)
         elif isinstance(d, Union):
             fmt.append(f"{type_size(self.m, t)}s")
             args.append(f"{self.const(self.union_codec(d), 'u')}({src})")
@@ -458,6 +488,7 @@ def _compile_message(m: ApiModule, d: Define | Typedef) -> MessageType:
         "_ip4": ipaddress.IPv4Address,
         "_ip6": ipaddress.IPv6Address,
         "_V4": ipaddress.IPv4Address,
+        "_N4": ipaddress.IPv4Network,
         "_EMPTY": _EMPTY,
         "_CodecError": CodecError,
         "_struct": struct,
@@ -477,7 +508,7 @@ def _compile_message(m: ApiModule, d: Define | Typedef) -> MessageType:
         "def _encode(v):",
         "    try:",
         "        return _encode_fast(v)",
-        "    except (KeyError, TypeError, AttributeError, _struct.error):",
+        "    except (KeyError, TypeError, AttributeError, ValueError, _struct.error):",
         "        return _encode_slow(v)",
     ]
     count_field = tail.length_field if tail is not None and tail.is_vla else None

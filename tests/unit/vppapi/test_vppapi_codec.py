@@ -54,7 +54,9 @@ def test_missing_fields_default_to_zero_as_in_vpp_papi():
     mt = TABLES["calico_dnat"]["calico_dnat_translation_update"]
     v = {"port": 80, "backends": [{"port": 1}]}
     ours = mt.encode(v)
-    assert ours == PAPI["calico_dnat"]["calico_dnat_translation_update"].pack({**v, "n_backends": 1})
+    assert ours == PAPI["calico_dnat"]["calico_dnat_translation_update"].pack(
+        {**v, "n_backends": 1}
+    )
     assert mt.decode(ours)["n_backends"] == 1
 
 

@@ -49,7 +49,9 @@ def snapshot(c: PluginClient) -> list[list[dict[str, object]]]:
 def translation(i: int, n: int = 10, v6: bool = False) -> Translation:
     if v6:
         vip = ipaddress.IPv6Address(0xFD00 << 112 | i)
-        bes = tuple(Backend(ipaddress.IPv6Address(0xFD01 << 112 | i << 8 | j), 8443) for j in range(n))
+        bes = tuple(
+            Backend(ipaddress.IPv6Address(0xFD01 << 112 | i << 8 | j), 8443) for j in range(n)
+        )
         return Translation(vip, 443, 6, bes, hash_fields=31, affinity_timeout_s=10800)
     vip = ipaddress.IPv4Address(0x0A600000 + i)
     bes = tuple(
@@ -122,7 +124,9 @@ def test_a_wrong_count_or_length_gets_an_error_reply_and_changes_nothing(client:
 def test_unknown_ids_and_truncated_headers_get_no_reply(client: PluginClient):
     t = client.t
     unknown = struct.pack(">HII", 60000, 0, 5)
-    reply_id = struct.pack(">HII", t.msg_id(client.table["calico_dnat_get_version_reply"].name_crc), 0, 6)
+    reply_id = struct.pack(
+        ">HII", t.msg_id(client.table["calico_dnat_get_version_reply"].name_crc), 0, 6
+    )
     assert t.exchange([unknown, reply_id, b"\x04"]) == []
 
 
@@ -154,7 +158,10 @@ def test_snat_node_addresses_and_interfaces_round_trip(client: PluginClient):
     pfx = client.dump("calico_dnat_snat_prefix_dump")
     assert [(p["kind"], p["prefix"]) for p in pfx] == [(1, ipaddress.ip_network("10.96.0.0/12"))]
     assert [d["sw_if_index"] for d in client.dump("calico_dnat_interface_dump")] == [7]
-    assert client.try_call("calico_dnat_interface_enable_disable", sw_if_index=7, is_enable=True) == -116
+    assert (
+        client.try_call("calico_dnat_interface_enable_disable", sw_if_index=7, is_enable=True)
+        == -116
+    )
     client.call("calico_dnat_snat_address_set", is_set=False, addr=ip("0.0.0.0"))
     assert len(client.dump("calico_dnat_snat_address_dump")) == 1
 
@@ -175,7 +182,11 @@ def test_mutated_requests_never_change_state_when_rejected(seed: int, n: int):
         names = [m.name for m in table if not m.name.endswith(("_reply", "_details"))]
         for _ in range(n):
             name = rnd.choice(names)
-            v = translation(rnd.randrange(4), rnd.randrange(4)).values() if "translation_update" in name else {}
+            v = (
+                translation(rnd.randrange(4), rnd.randrange(4)).values()
+                if "translation_update" in name
+                else {}
+            )
             msg = bytearray(c.encode(name, v, 1234))
             for _ in range(rnd.randrange(1, 4)):
                 op = rnd.randrange(3)

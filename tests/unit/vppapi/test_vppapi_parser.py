@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 from vpp_papi.vpp_papi import VPPApiJSONFiles
 
-from pycontrol.vppapi import ApiError, load, load_text
-from pycontrol.vppapi import gen_json
+from pycontrol.vppapi import ApiError, gen_json, load, load_text
+from pycontrol.vppapi.__main__ import main
+from pycontrol.vppapi.builtin import BUILTIN_IMPORTS
 from pycontrol.vppapi.registry import api_file
 
 EVERYTHING = """\
@@ -140,8 +141,6 @@ def test_builtin_imports_give_the_same_messages_as_vpp_files(tmp_path: Path):
     # message layouts and CRCs must not depend on where the types came from
     inc = tmp_path / "vnet" / "ip"
     inc.mkdir(parents=True)
-    from pycontrol.vppapi.builtin import BUILTIN_IMPORTS
-
     (inc / "ip_types.api").write_text(BUILTIN_IMPORTS["vnet/ip/ip_types.api"])
     (tmp_path / "vnet" / "interface_types.api").write_text(
         BUILTIN_IMPORTS["vnet/interface_types.api"]
@@ -163,9 +162,9 @@ BAD = [
     ("define foo {\n  u32 class;\n};\n", 2, "Python keyword"),
     ("\n\ndefine foo {\n  u32 a;\n  u32 a;\n};\n", 5, "duplicate field"),
     ("typedef t {\n  u8 a;\n};\ntypedef t {\n  u8 b;\n};\n", 4, "redefinition"),
-    ("option version = \"1.0.0\";\n@\n", 2, "illegal character"),
+    ('option version = "1.0.0";\n@\n', 2, "illegal character"),
     ("/* never closed\n", 1, "unterminated comment"),
-    ("import \"vnet/nope.api\";\n", 1, "import not found"),
+    ('import "vnet/nope.api";\n', 1, "import not found"),
     ("define foo_dump {\n  u32 context;\n};\n", 1, "no details message"),
     ("define foo {\n  u32 context;\n};\n", 1, "no reply message"),
     ("service {\n  rpc foo returns foo;\n};\n", 2, "should not be equal"),
@@ -184,10 +183,8 @@ def test_malformed_api_fails_with_file_and_line(text: str, line: int, msg: str):
 
 
 def test_cli_reports_file_and_line_and_exit_status(tmp_path: Path):
-    from pycontrol.vppapi.__main__ import main
-
     bad = tmp_path / "x.api"
-    bad.write_text("option version = \"1.0.0\";\ndefine a {\n  u32 context;\n  bogus_t b;\n};\n")
+    bad.write_text('option version = "1.0.0";\ndefine a {\n  u32 context;\n  bogus_t b;\n};\n')
     assert main([str(bad), "--json", str(tmp_path / "x.json")]) == 1
     assert not (tmp_path / "x.json").exists()
     good = api_file("calico_dnat")

@@ -16,6 +16,7 @@ BENCHES: dict[str, str] = {
     "common": "pycontrol.bench.common",
     "api": "pycontrol.bench.api",
     "policy": "pycontrol.bench.policy",
+    "dnat": "pycontrol.bench.dnat",
 }
 
 

@@ -584,61 +584,61 @@ static void (*_cffi_call_python_org)(struct _cffi_externpy_s *, char *);
 
 static void *_cffi_types[] = {
 /*  0 */ _CFFI_OP(_CFFI_OP_FUNCTION, 13), // cdn_ctx_t *()(cdn_config_t const *, int *)
-/*  1 */ _CFFI_OP(_CFFI_OP_POINTER, 218), // cdn_config_t const *
-/*  2 */ _CFFI_OP(_CFFI_OP_POINTER, 179), // int *
+/*  1 */ _CFFI_OP(_CFFI_OP_POINTER, 222), // cdn_config_t const *
+/*  2 */ _CFFI_OP(_CFFI_OP_POINTER, 183), // int *
 /*  3 */ _CFFI_OP(_CFFI_OP_FUNCTION_END, 0),
 /*  4 */ _CFFI_OP(_CFFI_OP_FUNCTION, 72), // cdn_test_policy_t *()(void)
 /*  5 */ _CFFI_OP(_CFFI_OP_FUNCTION_END, 0),
-/*  6 */ _CFFI_OP(_CFFI_OP_FUNCTION, 225), // char const *()(uint32_t)
+/*  6 */ _CFFI_OP(_CFFI_OP_FUNCTION, 229), // char const *()(uint32_t)
 /*  7 */ _CFFI_OP(_CFFI_OP_PRIMITIVE, 22), // uint32_t
 /*  8 */ _CFFI_OP(_CFFI_OP_FUNCTION_END, 0),
 /*  9 */ _CFFI_OP(_CFFI_OP_FUNCTION, 143), // cp_epoch_t *()(uint32_t)
 /* 10 */ _CFFI_OP(_CFFI_OP_PRIMITIVE, 22),
 /* 11 */ _CFFI_OP(_CFFI_OP_FUNCTION_END, 0),
-/* 12 */ _CFFI_OP(_CFFI_OP_FUNCTION, 231), // double()(cdn_ctx_t *)
-/* 13 */ _CFFI_OP(_CFFI_OP_POINTER, 219), // cdn_ctx_t *
+/* 12 */ _CFFI_OP(_CFFI_OP_FUNCTION, 235), // double()(cdn_ctx_t *)
+/* 13 */ _CFFI_OP(_CFFI_OP_POINTER, 223), // cdn_ctx_t *
 /* 14 */ _CFFI_OP(_CFFI_OP_FUNCTION_END, 0),
-/* 15 */ _CFFI_OP(_CFFI_OP_FUNCTION, 179), // int()(cdn_ctx_t *)
+/* 15 */ _CFFI_OP(_CFFI_OP_FUNCTION, 183), // int()(cdn_ctx_t *)
 /* 16 */ _CFFI_OP(_CFFI_OP_NOOP, 13),
 /* 17 */ _CFFI_OP(_CFFI_OP_FUNCTION_END, 0),
-/* 18 */ _CFFI_OP(_CFFI_OP_FUNCTION, 179), // int()(cdn_ctx_t *, cdn_translation_t const *, uint32_t *)
+/* 18 */ _CFFI_OP(_CFFI_OP_FUNCTION, 183), // int()(cdn_ctx_t *, cdn_translation_t const *, uint32_t *)
 /* 19 */ _CFFI_OP(_CFFI_OP_NOOP, 13),
-/* 20 */ _CFFI_OP(_CFFI_OP_POINTER, 224), // cdn_translation_t const *
+/* 20 */ _CFFI_OP(_CFFI_OP_POINTER, 228), // cdn_translation_t const *
 /* 21 */ _CFFI_OP(_CFFI_OP_POINTER, 7), // uint32_t *
 /* 22 */ _CFFI_OP(_CFFI_OP_FUNCTION_END, 0),
-/* 23 */ _CFFI_OP(_CFFI_OP_FUNCTION, 179), // int()(cdn_ctx_t *, uint32_t)
+/* 23 */ _CFFI_OP(_CFFI_OP_FUNCTION, 183), // int()(cdn_ctx_t *, uint32_t)
 /* 24 */ _CFFI_OP(_CFFI_OP_NOOP, 13),
 /* 25 */ _CFFI_OP(_CFFI_OP_PRIMITIVE, 22),
 /* 26 */ _CFFI_OP(_CFFI_OP_FUNCTION_END, 0),
-/* 27 */ _CFFI_OP(_CFFI_OP_FUNCTION, 179), // int()(cdn_ctx_t *, uint32_t, cdn_backend_t *)
+/* 27 */ _CFFI_OP(_CFFI_OP_FUNCTION, 183), // int()(cdn_ctx_t *, uint32_t, cdn_backend_t *)
 /* 28 */ _CFFI_OP(_CFFI_OP_NOOP, 13),
 /* 29 */ _CFFI_OP(_CFFI_OP_PRIMITIVE, 22),
-/* 30 */ _CFFI_OP(_CFFI_OP_POINTER, 217), // cdn_backend_t *
+/* 30 */ _CFFI_OP(_CFFI_OP_POINTER, 221), // cdn_backend_t *
 /* 31 */ _CFFI_OP(_CFFI_OP_FUNCTION_END, 0),
-/* 32 */ _CFFI_OP(_CFFI_OP_FUNCTION, 179), // int()(cdn_ctx_t *, uint32_t, cdn_translation_t *, cdn_backend_t *, uint32_t)
+/* 32 */ _CFFI_OP(_CFFI_OP_FUNCTION, 183), // int()(cdn_ctx_t *, uint32_t, cdn_translation_t *, cdn_backend_t *, uint32_t)
 /* 33 */ _CFFI_OP(_CFFI_OP_NOOP, 13),
 /* 34 */ _CFFI_OP(_CFFI_OP_PRIMITIVE, 22),
-/* 35 */ _CFFI_OP(_CFFI_OP_POINTER, 224), // cdn_translation_t *
+/* 35 */ _CFFI_OP(_CFFI_OP_POINTER, 228), // cdn_translation_t *
 /* 36 */ _CFFI_OP(_CFFI_OP_NOOP, 30),
 /* 37 */ _CFFI_OP(_CFFI_OP_PRIMITIVE, 22),
 /* 38 */ _CFFI_OP(_CFFI_OP_FUNCTION_END, 0),
-/* 39 */ _CFFI_OP(_CFFI_OP_FUNCTION, 179), // int()(cdn_ctx_t *, uint32_t, uint32_t, cdn_session_info_t *)
+/* 39 */ _CFFI_OP(_CFFI_OP_FUNCTION, 183), // int()(cdn_ctx_t *, uint32_t, uint32_t, cdn_session_info_t *)
 /* 40 */ _CFFI_OP(_CFFI_OP_NOOP, 13),
 /* 41 */ _CFFI_OP(_CFFI_OP_PRIMITIVE, 22),
 /* 42 */ _CFFI_OP(_CFFI_OP_PRIMITIVE, 22),
-/* 43 */ _CFFI_OP(_CFFI_OP_POINTER, 222), // cdn_session_info_t *
+/* 43 */ _CFFI_OP(_CFFI_OP_POINTER, 226), // cdn_session_info_t *
 /* 44 */ _CFFI_OP(_CFFI_OP_FUNCTION_END, 0),
-/* 45 */ _CFFI_OP(_CFFI_OP_FUNCTION, 179), // int()(cdn_ctx_t *, uint32_t, uint64_t *)
+/* 45 */ _CFFI_OP(_CFFI_OP_FUNCTION, 183), // int()(cdn_ctx_t *, uint32_t, uint64_t *)
 /* 46 */ _CFFI_OP(_CFFI_OP_NOOP, 13),
 /* 47 */ _CFFI_OP(_CFFI_OP_PRIMITIVE, 22),
 /* 48 */ _CFFI_OP(_CFFI_OP_POINTER, 85), // uint64_t *
 /* 49 */ _CFFI_OP(_CFFI_OP_FUNCTION_END, 0),
-/* 50 */ _CFFI_OP(_CFFI_OP_FUNCTION, 179), // int()(cdn_ctx_t *, uint8_t, cp_addr_t const *)
+/* 50 */ _CFFI_OP(_CFFI_OP_FUNCTION, 183), // int()(cdn_ctx_t *, uint8_t, cp_addr_t const *)
 /* 51 */ _CFFI_OP(_CFFI_OP_NOOP, 13),
 /* 52 */ _CFFI_OP(_CFFI_OP_PRIMITIVE, 18), // uint8_t
-/* 53 */ _CFFI_OP(_CFFI_OP_POINTER, 227), // cp_addr_t const *
+/* 53 */ _CFFI_OP(_CFFI_OP_POINTER, 231), // cp_addr_t const *
 /* 54 */ _CFFI_OP(_CFFI_OP_FUNCTION_END, 0),
-/* 55 */ _CFFI_OP(_CFFI_OP_FUNCTION, 179), // int()(cdn_ctx_t *, uint8_t, cp_addr_t const *, uint8_t, uint16_t, uint8_t, uint32_t *)
+/* 55 */ _CFFI_OP(_CFFI_OP_FUNCTION, 183), // int()(cdn_ctx_t *, uint8_t, cp_addr_t const *, uint8_t, uint16_t, uint8_t, uint32_t *)
 /* 56 */ _CFFI_OP(_CFFI_OP_NOOP, 13),
 /* 57 */ _CFFI_OP(_CFFI_OP_PRIMITIVE, 18),
 /* 58 */ _CFFI_OP(_CFFI_OP_NOOP, 53),
@@ -647,22 +647,22 @@ static void *_cffi_types[] = {
 /* 61 */ _CFFI_OP(_CFFI_OP_PRIMITIVE, 18),
 /* 62 */ _CFFI_OP(_CFFI_OP_NOOP, 21),
 /* 63 */ _CFFI_OP(_CFFI_OP_FUNCTION_END, 0),
-/* 64 */ _CFFI_OP(_CFFI_OP_FUNCTION, 179), // int()(cdn_ctx_t *, uint8_t, uint8_t, cp_addr_t const *, uint8_t)
+/* 64 */ _CFFI_OP(_CFFI_OP_FUNCTION, 183), // int()(cdn_ctx_t *, uint8_t, uint8_t, cp_addr_t const *, uint8_t)
 /* 65 */ _CFFI_OP(_CFFI_OP_NOOP, 13),
 /* 66 */ _CFFI_OP(_CFFI_OP_PRIMITIVE, 18),
 /* 67 */ _CFFI_OP(_CFFI_OP_PRIMITIVE, 18),
 /* 68 */ _CFFI_OP(_CFFI_OP_NOOP, 53),
 /* 69 */ _CFFI_OP(_CFFI_OP_PRIMITIVE, 18),
 /* 70 */ _CFFI_OP(_CFFI_OP_FUNCTION_END, 0),
-/* 71 */ _CFFI_OP(_CFFI_OP_FUNCTION, 179), // int()(cdn_test_policy_t *, cdn_ctx_t *)
-/* 72 */ _CFFI_OP(_CFFI_OP_POINTER, 223), // cdn_test_policy_t *
+/* 71 */ _CFFI_OP(_CFFI_OP_FUNCTION, 183), // int()(cdn_test_policy_t *, cdn_ctx_t *)
+/* 72 */ _CFFI_OP(_CFFI_OP_POINTER, 227), // cdn_test_policy_t *
 /* 73 */ _CFFI_OP(_CFFI_OP_NOOP, 13),
 /* 74 */ _CFFI_OP(_CFFI_OP_FUNCTION_END, 0),
-/* 75 */ _CFFI_OP(_CFFI_OP_FUNCTION, 179), // int()(cdn_test_policy_t *, uint16_t)
+/* 75 */ _CFFI_OP(_CFFI_OP_FUNCTION, 183), // int()(cdn_test_policy_t *, uint16_t)
 /* 76 */ _CFFI_OP(_CFFI_OP_NOOP, 72),
 /* 77 */ _CFFI_OP(_CFFI_OP_PRIMITIVE, 20),
 /* 78 */ _CFFI_OP(_CFFI_OP_FUNCTION_END, 0),
-/* 79 */ _CFFI_OP(_CFFI_OP_FUNCTION, 179), // int()(cp_addr_t const *, uint16_t const *, uint16_t const *, uint32_t, uint32_t, uint64_t, uint16_t *)
+/* 79 */ _CFFI_OP(_CFFI_OP_FUNCTION, 183), // int()(cp_addr_t const *, uint16_t const *, uint16_t const *, uint32_t, uint32_t, uint64_t, uint16_t *)
 /* 80 */ _CFFI_OP(_CFFI_OP_NOOP, 53),
 /* 81 */ _CFFI_OP(_CFFI_OP_POINTER, 60), // uint16_t const *
 /* 82 */ _CFFI_OP(_CFFI_OP_NOOP, 81),
@@ -671,10 +671,10 @@ static void *_cffi_types[] = {
 /* 85 */ _CFFI_OP(_CFFI_OP_PRIMITIVE, 24), // uint64_t
 /* 86 */ _CFFI_OP(_CFFI_OP_POINTER, 60), // uint16_t *
 /* 87 */ _CFFI_OP(_CFFI_OP_FUNCTION_END, 0),
-/* 88 */ _CFFI_OP(_CFFI_OP_FUNCTION, 179), // int()(uint8_t const *, uint32_t, cp_pkt_t *)
+/* 88 */ _CFFI_OP(_CFFI_OP_FUNCTION, 183), // int()(uint8_t const *, uint32_t, cp_pkt_t *)
 /* 89 */ _CFFI_OP(_CFFI_OP_POINTER, 52), // uint8_t const *
 /* 90 */ _CFFI_OP(_CFFI_OP_PRIMITIVE, 22),
-/* 91 */ _CFFI_OP(_CFFI_OP_POINTER, 230), // cp_pkt_t *
+/* 91 */ _CFFI_OP(_CFFI_OP_POINTER, 234), // cp_pkt_t *
 /* 92 */ _CFFI_OP(_CFFI_OP_FUNCTION_END, 0),
 /* 93 */ _CFFI_OP(_CFFI_OP_FUNCTION, 60), // uint16_t()(uint16_t, uint8_t const *, uint8_t const *, uint32_t)
 /* 94 */ _CFFI_OP(_CFFI_OP_PRIMITIVE, 20),
@@ -715,21 +715,21 @@ static void *_cffi_types[] = {
 /* 129 */ _CFFI_OP(_CFFI_OP_FUNCTION, 7), // uint32_t()(cdn_ctx_t *, uint32_t, uint8_t * const *, uint32_t const *, cdn_meta_t const *, uint32_t, uint32_t, cdn_result_t *)
 /* 130 */ _CFFI_OP(_CFFI_OP_NOOP, 13),
 /* 131 */ _CFFI_OP(_CFFI_OP_PRIMITIVE, 22),
-/* 132 */ _CFFI_OP(_CFFI_OP_POINTER, 232), // uint8_t * const *
+/* 132 */ _CFFI_OP(_CFFI_OP_POINTER, 236), // uint8_t * const *
 /* 133 */ _CFFI_OP(_CFFI_OP_POINTER, 7), // uint32_t const *
-/* 134 */ _CFFI_OP(_CFFI_OP_POINTER, 220), // cdn_meta_t const *
+/* 134 */ _CFFI_OP(_CFFI_OP_POINTER, 224), // cdn_meta_t const *
 /* 135 */ _CFFI_OP(_CFFI_OP_PRIMITIVE, 22),
 /* 136 */ _CFFI_OP(_CFFI_OP_PRIMITIVE, 22),
-/* 137 */ _CFFI_OP(_CFFI_OP_POINTER, 221), // cdn_result_t *
+/* 137 */ _CFFI_OP(_CFFI_OP_POINTER, 225), // cdn_result_t *
 /* 138 */ _CFFI_OP(_CFFI_OP_FUNCTION_END, 0),
 /* 139 */ _CFFI_OP(_CFFI_OP_FUNCTION, 7), // uint32_t()(cdn_test_policy_t *)
 /* 140 */ _CFFI_OP(_CFFI_OP_NOOP, 72),
 /* 141 */ _CFFI_OP(_CFFI_OP_FUNCTION_END, 0),
 /* 142 */ _CFFI_OP(_CFFI_OP_FUNCTION, 7), // uint32_t()(cp_epoch_t *)
-/* 143 */ _CFFI_OP(_CFFI_OP_POINTER, 228), // cp_epoch_t *
+/* 143 */ _CFFI_OP(_CFFI_OP_POINTER, 232), // cp_epoch_t *
 /* 144 */ _CFFI_OP(_CFFI_OP_FUNCTION_END, 0),
 /* 145 */ _CFFI_OP(_CFFI_OP_FUNCTION, 7), // uint32_t()(cp_pkt_t const *, uint32_t, uint64_t)
-/* 146 */ _CFFI_OP(_CFFI_OP_POINTER, 230), // cp_pkt_t const *
+/* 146 */ _CFFI_OP(_CFFI_OP_POINTER, 234), // cp_pkt_t const *
 /* 147 */ _CFFI_OP(_CFFI_OP_PRIMITIVE, 22),
 /* 148 */ _CFFI_OP(_CFFI_OP_PRIMITIVE, 24),
 /* 149 */ _CFFI_OP(_CFFI_OP_FUNCTION_END, 0),
@@ -758,67 +758,71 @@ static void *_cffi_types[] = {
 /* 172 */ _CFFI_OP(_CFFI_OP_PRIMITIVE, 22),
 /* 173 */ _CFFI_OP(_CFFI_OP_PRIMITIVE, 22),
 /* 174 */ _CFFI_OP(_CFFI_OP_FUNCTION_END, 0),
-/* 175 */ _CFFI_OP(_CFFI_OP_FUNCTION, 85), // uint64_t()(uint8_t * const *, uint32_t, uint32_t, int)
-/* 176 */ _CFFI_OP(_CFFI_OP_NOOP, 132),
-/* 177 */ _CFFI_OP(_CFFI_OP_PRIMITIVE, 22),
-/* 178 */ _CFFI_OP(_CFFI_OP_PRIMITIVE, 22),
-/* 179 */ _CFFI_OP(_CFFI_OP_PRIMITIVE, 7), // int
-/* 180 */ _CFFI_OP(_CFFI_OP_FUNCTION_END, 0),
-/* 181 */ _CFFI_OP(_CFFI_OP_FUNCTION, 85), // uint64_t()(uint8_t const * const *, uint32_t const *, uint32_t, uint32_t)
-/* 182 */ _CFFI_OP(_CFFI_OP_NOOP, 154),
-/* 183 */ _CFFI_OP(_CFFI_OP_NOOP, 133),
-/* 184 */ _CFFI_OP(_CFFI_OP_PRIMITIVE, 22),
-/* 185 */ _CFFI_OP(_CFFI_OP_PRIMITIVE, 22),
-/* 186 */ _CFFI_OP(_CFFI_OP_FUNCTION_END, 0),
-/* 187 */ _CFFI_OP(_CFFI_OP_FUNCTION, 85), // uint64_t()(uint8_t const * const *, uint32_t const *, uint32_t, uint32_t, uint32_t)
-/* 188 */ _CFFI_OP(_CFFI_OP_NOOP, 154),
-/* 189 */ _CFFI_OP(_CFFI_OP_NOOP, 133),
-/* 190 */ _CFFI_OP(_CFFI_OP_PRIMITIVE, 22),
-/* 191 */ _CFFI_OP(_CFFI_OP_PRIMITIVE, 22),
-/* 192 */ _CFFI_OP(_CFFI_OP_PRIMITIVE, 22),
-/* 193 */ _CFFI_OP(_CFFI_OP_FUNCTION_END, 0),
-/* 194 */ _CFFI_OP(_CFFI_OP_FUNCTION, 85), // uint64_t()(void)
-/* 195 */ _CFFI_OP(_CFFI_OP_FUNCTION_END, 0),
-/* 196 */ _CFFI_OP(_CFFI_OP_FUNCTION, 235), // void()(cdn_ctx_t *)
-/* 197 */ _CFFI_OP(_CFFI_OP_NOOP, 13),
-/* 198 */ _CFFI_OP(_CFFI_OP_FUNCTION_END, 0),
-/* 199 */ _CFFI_OP(_CFFI_OP_FUNCTION, 235), // void()(cdn_test_policy_t *)
-/* 200 */ _CFFI_OP(_CFFI_OP_NOOP, 72),
-/* 201 */ _CFFI_OP(_CFFI_OP_FUNCTION_END, 0),
-/* 202 */ _CFFI_OP(_CFFI_OP_FUNCTION, 235), // void()(cp_epoch_t *)
-/* 203 */ _CFFI_OP(_CFFI_OP_NOOP, 143),
-/* 204 */ _CFFI_OP(_CFFI_OP_FUNCTION_END, 0),
-/* 205 */ _CFFI_OP(_CFFI_OP_FUNCTION, 235), // void()(cp_epoch_t *, uint32_t)
-/* 206 */ _CFFI_OP(_CFFI_OP_NOOP, 143),
-/* 207 */ _CFFI_OP(_CFFI_OP_PRIMITIVE, 22),
+/* 175 */ _CFFI_OP(_CFFI_OP_FUNCTION, 85), // uint64_t()(uint64_t, uint64_t)
+/* 176 */ _CFFI_OP(_CFFI_OP_PRIMITIVE, 24),
+/* 177 */ _CFFI_OP(_CFFI_OP_PRIMITIVE, 24),
+/* 178 */ _CFFI_OP(_CFFI_OP_FUNCTION_END, 0),
+/* 179 */ _CFFI_OP(_CFFI_OP_FUNCTION, 85), // uint64_t()(uint8_t * const *, uint32_t, uint32_t, int)
+/* 180 */ _CFFI_OP(_CFFI_OP_NOOP, 132),
+/* 181 */ _CFFI_OP(_CFFI_OP_PRIMITIVE, 22),
+/* 182 */ _CFFI_OP(_CFFI_OP_PRIMITIVE, 22),
+/* 183 */ _CFFI_OP(_CFFI_OP_PRIMITIVE, 7), // int
+/* 184 */ _CFFI_OP(_CFFI_OP_FUNCTION_END, 0),
+/* 185 */ _CFFI_OP(_CFFI_OP_FUNCTION, 85), // uint64_t()(uint8_t const * const *, uint32_t const *, uint32_t, uint32_t)
+/* 186 */ _CFFI_OP(_CFFI_OP_NOOP, 154),
+/* 187 */ _CFFI_OP(_CFFI_OP_NOOP, 133),
+/* 188 */ _CFFI_OP(_CFFI_OP_PRIMITIVE, 22),
+/* 189 */ _CFFI_OP(_CFFI_OP_PRIMITIVE, 22),
+/* 190 */ _CFFI_OP(_CFFI_OP_FUNCTION_END, 0),
+/* 191 */ _CFFI_OP(_CFFI_OP_FUNCTION, 85), // uint64_t()(uint8_t const * const *, uint32_t const *, uint32_t, uint32_t, uint32_t)
+/* 192 */ _CFFI_OP(_CFFI_OP_NOOP, 154),
+/* 193 */ _CFFI_OP(_CFFI_OP_NOOP, 133),
+/* 194 */ _CFFI_OP(_CFFI_OP_PRIMITIVE, 22),
+/* 195 */ _CFFI_OP(_CFFI_OP_PRIMITIVE, 22),
+/* 196 */ _CFFI_OP(_CFFI_OP_PRIMITIVE, 22),
+/* 197 */ _CFFI_OP(_CFFI_OP_FUNCTION_END, 0),
+/* 198 */ _CFFI_OP(_CFFI_OP_FUNCTION, 85), // uint64_t()(void)
+/* 199 */ _CFFI_OP(_CFFI_OP_FUNCTION_END, 0),
+/* 200 */ _CFFI_OP(_CFFI_OP_FUNCTION, 239), // void()(cdn_ctx_t *)
+/* 201 */ _CFFI_OP(_CFFI_OP_NOOP, 13),
+/* 202 */ _CFFI_OP(_CFFI_OP_FUNCTION_END, 0),
+/* 203 */ _CFFI_OP(_CFFI_OP_FUNCTION, 239), // void()(cdn_test_policy_t *)
+/* 204 */ _CFFI_OP(_CFFI_OP_NOOP, 72),
+/* 205 */ _CFFI_OP(_CFFI_OP_FUNCTION_END, 0),
+/* 206 */ _CFFI_OP(_CFFI_OP_FUNCTION, 239), // void()(cp_epoch_t *)
+/* 207 */ _CFFI_OP(_CFFI_OP_NOOP, 143),
 /* 208 */ _CFFI_OP(_CFFI_OP_FUNCTION_END, 0),
-/* 209 */ _CFFI_OP(_CFFI_OP_FUNCTION, 235), // void()(cp_pkt_t const *, uint32_t, uint32_t, uint64_t, uint32_t *)
-/* 210 */ _CFFI_OP(_CFFI_OP_NOOP, 146),
+/* 209 */ _CFFI_OP(_CFFI_OP_FUNCTION, 239), // void()(cp_epoch_t *, uint32_t)
+/* 210 */ _CFFI_OP(_CFFI_OP_NOOP, 143),
 /* 211 */ _CFFI_OP(_CFFI_OP_PRIMITIVE, 22),
-/* 212 */ _CFFI_OP(_CFFI_OP_PRIMITIVE, 22),
-/* 213 */ _CFFI_OP(_CFFI_OP_PRIMITIVE, 24),
-/* 214 */ _CFFI_OP(_CFFI_OP_NOOP, 21),
-/* 215 */ _CFFI_OP(_CFFI_OP_FUNCTION_END, 0),
-/* 216 */ _CFFI_OP(_CFFI_OP_POINTER, 217), // cdn_backend_t const *
-/* 217 */ _CFFI_OP(_CFFI_OP_STRUCT_UNION, 0), // cdn_backend_t
-/* 218 */ _CFFI_OP(_CFFI_OP_STRUCT_UNION, 1), // cdn_config_t
-/* 219 */ _CFFI_OP(_CFFI_OP_STRUCT_UNION, 9), // cdn_ctx_t
-/* 220 */ _CFFI_OP(_CFFI_OP_STRUCT_UNION, 2), // cdn_meta_t
-/* 221 */ _CFFI_OP(_CFFI_OP_STRUCT_UNION, 3), // cdn_result_t
-/* 222 */ _CFFI_OP(_CFFI_OP_STRUCT_UNION, 4), // cdn_session_info_t
-/* 223 */ _CFFI_OP(_CFFI_OP_STRUCT_UNION, 10), // cdn_test_policy_t
-/* 224 */ _CFFI_OP(_CFFI_OP_STRUCT_UNION, 5), // cdn_translation_t
-/* 225 */ _CFFI_OP(_CFFI_OP_POINTER, 226), // char const *
-/* 226 */ _CFFI_OP(_CFFI_OP_PRIMITIVE, 2), // char
-/* 227 */ _CFFI_OP(_CFFI_OP_STRUCT_UNION, 6), // cp_addr_t
-/* 228 */ _CFFI_OP(_CFFI_OP_STRUCT_UNION, 11), // cp_epoch_t
-/* 229 */ _CFFI_OP(_CFFI_OP_STRUCT_UNION, 7), // cp_pkt_inner_t
-/* 230 */ _CFFI_OP(_CFFI_OP_STRUCT_UNION, 8), // cp_pkt_t
-/* 231 */ _CFFI_OP(_CFFI_OP_PRIMITIVE, 14), // double
-/* 232 */ _CFFI_OP(_CFFI_OP_POINTER, 52), // uint8_t *
-/* 233 */ _CFFI_OP(_CFFI_OP_ARRAY, 52), // uint8_t[16]
-/* 234 */ (_cffi_opcode_t)(16),
-/* 235 */ _CFFI_OP(_CFFI_OP_PRIMITIVE, 0), // void
+/* 212 */ _CFFI_OP(_CFFI_OP_FUNCTION_END, 0),
+/* 213 */ _CFFI_OP(_CFFI_OP_FUNCTION, 239), // void()(cp_pkt_t const *, uint32_t, uint32_t, uint64_t, uint32_t *)
+/* 214 */ _CFFI_OP(_CFFI_OP_NOOP, 146),
+/* 215 */ _CFFI_OP(_CFFI_OP_PRIMITIVE, 22),
+/* 216 */ _CFFI_OP(_CFFI_OP_PRIMITIVE, 22),
+/* 217 */ _CFFI_OP(_CFFI_OP_PRIMITIVE, 24),
+/* 218 */ _CFFI_OP(_CFFI_OP_NOOP, 21),
+/* 219 */ _CFFI_OP(_CFFI_OP_FUNCTION_END, 0),
+/* 220 */ _CFFI_OP(_CFFI_OP_POINTER, 221), // cdn_backend_t const *
+/* 221 */ _CFFI_OP(_CFFI_OP_STRUCT_UNION, 0), // cdn_backend_t
+/* 222 */ _CFFI_OP(_CFFI_OP_STRUCT_UNION, 1), // cdn_config_t
+/* 223 */ _CFFI_OP(_CFFI_OP_STRUCT_UNION, 9), // cdn_ctx_t
+/* 224 */ _CFFI_OP(_CFFI_OP_STRUCT_UNION, 2), // cdn_meta_t
+/* 225 */ _CFFI_OP(_CFFI_OP_STRUCT_UNION, 3), // cdn_result_t
+/* 226 */ _CFFI_OP(_CFFI_OP_STRUCT_UNION, 4), // cdn_session_info_t
+/* 227 */ _CFFI_OP(_CFFI_OP_STRUCT_UNION, 10), // cdn_test_policy_t
+/* 228 */ _CFFI_OP(_CFFI_OP_STRUCT_UNION, 5), // cdn_translation_t
+/* 229 */ _CFFI_OP(_CFFI_OP_POINTER, 230), // char const *
+/* 230 */ _CFFI_OP(_CFFI_OP_PRIMITIVE, 2), // char
+/* 231 */ _CFFI_OP(_CFFI_OP_STRUCT_UNION, 6), // cp_addr_t
+/* 232 */ _CFFI_OP(_CFFI_OP_STRUCT_UNION, 11), // cp_epoch_t
+/* 233 */ _CFFI_OP(_CFFI_OP_STRUCT_UNION, 7), // cp_pkt_inner_t
+/* 234 */ _CFFI_OP(_CFFI_OP_STRUCT_UNION, 8), // cp_pkt_t
+/* 235 */ _CFFI_OP(_CFFI_OP_PRIMITIVE, 14), // double
+/* 236 */ _CFFI_OP(_CFFI_OP_POINTER, 52), // uint8_t *
+/* 237 */ _CFFI_OP(_CFFI_OP_ARRAY, 52), // uint8_t[16]
+/* 238 */ (_cffi_opcode_t)(16),
+/* 239 */ _CFFI_OP(_CFFI_OP_PRIMITIVE, 0), // void
 };
 
 _CFFI_UNUSED_FN
@@ -1077,6 +1081,46 @@ _cffi_f_cdn_bench_maglev(PyObject *self, PyObject *args)
 }
 #else
 #  define _cffi_f_cdn_bench_maglev _cffi_d_cdn_bench_maglev
+#endif
+
+static uint64_t _cffi_d_cdn_bench_random_lines(uint64_t x0, uint64_t x1)
+{
+  return cdn_bench_random_lines(x0, x1);
+}
+#ifndef PYPY_VERSION
+static PyObject *
+_cffi_f_cdn_bench_random_lines(PyObject *self, PyObject *args)
+{
+  uint64_t x0;
+  uint64_t x1;
+  uint64_t result;
+  PyObject *pyresult;
+  PyObject *arg0;
+  PyObject *arg1;
+
+  if (!PyArg_UnpackTuple(args, "cdn_bench_random_lines", 2, 2, &arg0, &arg1))
+    return NULL;
+
+  x0 = _cffi_to_c_int(arg0, uint64_t);
+  if (x0 == (uint64_t)-1 && PyErr_Occurred())
+    return NULL;
+
+  x1 = _cffi_to_c_int(arg1, uint64_t);
+  if (x1 == (uint64_t)-1 && PyErr_Occurred())
+    return NULL;
+
+  Py_BEGIN_ALLOW_THREADS
+  _cffi_restore_errno();
+  { result = cdn_bench_random_lines(x0, x1); }
+  _cffi_save_errno();
+  Py_END_ALLOW_THREADS
+
+  (void)self; /* unused */
+  pyresult = _cffi_from_c_int(result, uint64_t);
+  return pyresult;
+}
+#else
+#  define _cffi_f_cdn_bench_random_lines _cffi_d_cdn_bench_random_lines
 #endif
 
 static uint64_t _cffi_d_cdn_bench_run(cdn_ctx_t * x0, uint8_t const * x1, uint32_t x2, uint32_t x3, uint64_t x4, uint64_t x5, uint64_t x6, uint32_t x7, uint32_t x8)
@@ -1345,7 +1389,7 @@ _cffi_f_cdn_error_str(PyObject *self, PyObject *arg0)
   Py_END_ALLOW_THREADS
 
   (void)self; /* unused */
-  pyresult = _cffi_from_c_pointer((char *)result, _cffi_type(225));
+  pyresult = _cffi_from_c_pointer((char *)result, _cffi_type(229));
   return pyresult;
 }
 #else
@@ -4562,10 +4606,11 @@ static const struct _cffi_global_s _cffi_globals[] = {
   { "CP_PKT_TRUNCATED", (void *)_cffi_const_CP_PKT_TRUNCATED, _CFFI_OP(_CFFI_OP_CONSTANT_INT, -1), (void *)0 },
   { "cdn_backend_get", (void *)_cffi_f_cdn_backend_get, _CFFI_OP(_CFFI_OP_CPYTHON_BLTN_V, 27), (void *)_cffi_d_cdn_backend_get },
   { "cdn_bench_maglev", (void *)_cffi_f_cdn_bench_maglev, _CFFI_OP(_CFFI_OP_CPYTHON_BLTN_V, 170), (void *)_cffi_d_cdn_bench_maglev },
+  { "cdn_bench_random_lines", (void *)_cffi_f_cdn_bench_random_lines, _CFFI_OP(_CFFI_OP_CPYTHON_BLTN_V, 175), (void *)_cffi_d_cdn_bench_random_lines },
   { "cdn_bench_run", (void *)_cffi_f_cdn_bench_run, _CFFI_OP(_CFFI_OP_CPYTHON_BLTN_V, 159), (void *)_cffi_d_cdn_bench_run },
   { "cdn_counters_get", (void *)_cffi_f_cdn_counters_get, _CFFI_OP(_CFFI_OP_CPYTHON_BLTN_V, 45), (void *)_cffi_d_cdn_counters_get },
   { "cdn_create", (void *)_cffi_f_cdn_create, _CFFI_OP(_CFFI_OP_CPYTHON_BLTN_V, 0), (void *)_cffi_d_cdn_create },
-  { "cdn_destroy", (void *)_cffi_f_cdn_destroy, _CFFI_OP(_CFFI_OP_CPYTHON_BLTN_O, 196), (void *)_cffi_d_cdn_destroy },
+  { "cdn_destroy", (void *)_cffi_f_cdn_destroy, _CFFI_OP(_CFFI_OP_CPYTHON_BLTN_O, 200), (void *)_cffi_d_cdn_destroy },
   { "cdn_error_str", (void *)_cffi_f_cdn_error_str, _CFFI_OP(_CFFI_OP_CPYTHON_BLTN_O, 6), (void *)_cffi_d_cdn_error_str },
   { "cdn_expire", (void *)_cffi_f_cdn_expire, _CFFI_OP(_CFFI_OP_CPYTHON_BLTN_V, 123), (void *)_cffi_d_cdn_expire },
   { "cdn_maglev_build", (void *)_cffi_f_cdn_maglev_build, _CFFI_OP(_CFFI_OP_CPYTHON_BLTN_V, 79), (void *)_cffi_d_cdn_maglev_build },
@@ -4585,10 +4630,10 @@ static const struct _cffi_global_s _cffi_globals[] = {
   { "cdn_snat_prefix_del", (void *)_cffi_f_cdn_snat_prefix_del, _CFFI_OP(_CFFI_OP_CPYTHON_BLTN_V, 64), (void *)_cffi_d_cdn_snat_prefix_del },
   { "cdn_test_policy_attach", (void *)_cffi_f_cdn_test_policy_attach, _CFFI_OP(_CFFI_OP_CPYTHON_BLTN_V, 71), (void *)_cffi_d_cdn_test_policy_attach },
   { "cdn_test_policy_calls", (void *)_cffi_f_cdn_test_policy_calls, _CFFI_OP(_CFFI_OP_CPYTHON_BLTN_O, 139), (void *)_cffi_d_cdn_test_policy_calls },
-  { "cdn_test_policy_clear", (void *)_cffi_f_cdn_test_policy_clear, _CFFI_OP(_CFFI_OP_CPYTHON_BLTN_O, 199), (void *)_cffi_d_cdn_test_policy_clear },
+  { "cdn_test_policy_clear", (void *)_cffi_f_cdn_test_policy_clear, _CFFI_OP(_CFFI_OP_CPYTHON_BLTN_O, 203), (void *)_cffi_d_cdn_test_policy_clear },
   { "cdn_test_policy_create", (void *)_cffi_f_cdn_test_policy_create, _CFFI_OP(_CFFI_OP_CPYTHON_BLTN_N, 4), (void *)_cffi_d_cdn_test_policy_create },
   { "cdn_test_policy_deny_dport", (void *)_cffi_f_cdn_test_policy_deny_dport, _CFFI_OP(_CFFI_OP_CPYTHON_BLTN_V, 75), (void *)_cffi_d_cdn_test_policy_deny_dport },
-  { "cdn_test_policy_destroy", (void *)_cffi_f_cdn_test_policy_destroy, _CFFI_OP(_CFFI_OP_CPYTHON_BLTN_O, 199), (void *)_cffi_d_cdn_test_policy_destroy },
+  { "cdn_test_policy_destroy", (void *)_cffi_f_cdn_test_policy_destroy, _CFFI_OP(_CFFI_OP_CPYTHON_BLTN_O, 203), (void *)_cffi_d_cdn_test_policy_destroy },
   { "cdn_test_policy_detach", (void *)_cffi_f_cdn_test_policy_detach, _CFFI_OP(_CFFI_OP_CPYTHON_BLTN_O, 15), (void *)_cffi_d_cdn_test_policy_detach },
   { "cdn_translation_count", (void *)_cffi_f_cdn_translation_count, _CFFI_OP(_CFFI_OP_CPYTHON_BLTN_O, 111), (void *)_cffi_d_cdn_translation_count },
   { "cdn_translation_del", (void *)_cffi_f_cdn_translation_del, _CFFI_OP(_CFFI_OP_CPYTHON_BLTN_V, 23), (void *)_cffi_d_cdn_translation_del },
@@ -4596,23 +4641,23 @@ static const struct _cffi_global_s _cffi_globals[] = {
   { "cdn_translation_get", (void *)_cffi_f_cdn_translation_get, _CFFI_OP(_CFFI_OP_CPYTHON_BLTN_V, 32), (void *)_cffi_d_cdn_translation_get },
   { "cdn_translation_next", (void *)_cffi_f_cdn_translation_next, _CFFI_OP(_CFFI_OP_CPYTHON_BLTN_V, 114), (void *)_cffi_d_cdn_translation_next },
   { "cdn_translation_update", (void *)_cffi_f_cdn_translation_update, _CFFI_OP(_CFFI_OP_CPYTHON_BLTN_V, 18), (void *)_cffi_d_cdn_translation_update },
-  { "cp_bench_fixed_offsets", (void *)_cffi_f_cp_bench_fixed_offsets, _CFFI_OP(_CFFI_OP_CPYTHON_BLTN_V, 181), (void *)_cffi_d_cp_bench_fixed_offsets },
-  { "cp_bench_parse", (void *)_cffi_f_cp_bench_parse, _CFFI_OP(_CFFI_OP_CPYTHON_BLTN_V, 187), (void *)_cffi_d_cp_bench_parse },
-  { "cp_bench_rewrite_csum", (void *)_cffi_f_cp_bench_rewrite_csum, _CFFI_OP(_CFFI_OP_CPYTHON_BLTN_V, 175), (void *)_cffi_d_cp_bench_rewrite_csum },
+  { "cp_bench_fixed_offsets", (void *)_cffi_f_cp_bench_fixed_offsets, _CFFI_OP(_CFFI_OP_CPYTHON_BLTN_V, 185), (void *)_cffi_d_cp_bench_fixed_offsets },
+  { "cp_bench_parse", (void *)_cffi_f_cp_bench_parse, _CFFI_OP(_CFFI_OP_CPYTHON_BLTN_V, 191), (void *)_cffi_d_cp_bench_parse },
+  { "cp_bench_rewrite_csum", (void *)_cffi_f_cp_bench_rewrite_csum, _CFFI_OP(_CFFI_OP_CPYTHON_BLTN_V, 179), (void *)_cffi_d_cp_bench_rewrite_csum },
   { "cp_csum_bytes", (void *)_cffi_f_cp_csum_bytes, _CFFI_OP(_CFFI_OP_CPYTHON_BLTN_V, 99), (void *)_cffi_d_cp_csum_bytes },
   { "cp_csum_update_bytes", (void *)_cffi_f_cp_csum_update_bytes, _CFFI_OP(_CFFI_OP_CPYTHON_BLTN_V, 93), (void *)_cffi_d_cp_csum_update_bytes },
   { "cp_epoch_create", (void *)_cffi_f_cp_epoch_create, _CFFI_OP(_CFFI_OP_CPYTHON_BLTN_O, 9), (void *)_cffi_d_cp_epoch_create },
-  { "cp_epoch_destroy", (void *)_cffi_f_cp_epoch_destroy, _CFFI_OP(_CFFI_OP_CPYTHON_BLTN_O, 202), (void *)_cffi_d_cp_epoch_destroy },
-  { "cp_epoch_enter", (void *)_cffi_f_cp_epoch_enter, _CFFI_OP(_CFFI_OP_CPYTHON_BLTN_V, 205), (void *)_cffi_d_cp_epoch_enter },
-  { "cp_epoch_exit", (void *)_cffi_f_cp_epoch_exit, _CFFI_OP(_CFFI_OP_CPYTHON_BLTN_V, 205), (void *)_cffi_d_cp_epoch_exit },
+  { "cp_epoch_destroy", (void *)_cffi_f_cp_epoch_destroy, _CFFI_OP(_CFFI_OP_CPYTHON_BLTN_O, 206), (void *)_cffi_d_cp_epoch_destroy },
+  { "cp_epoch_enter", (void *)_cffi_f_cp_epoch_enter, _CFFI_OP(_CFFI_OP_CPYTHON_BLTN_V, 209), (void *)_cffi_d_cp_epoch_enter },
+  { "cp_epoch_exit", (void *)_cffi_f_cp_epoch_exit, _CFFI_OP(_CFFI_OP_CPYTHON_BLTN_V, 209), (void *)_cffi_d_cp_epoch_exit },
   { "cp_epoch_pending", (void *)_cffi_f_cp_epoch_pending, _CFFI_OP(_CFFI_OP_CPYTHON_BLTN_O, 142), (void *)_cffi_d_cp_epoch_pending },
   { "cp_epoch_reclaim", (void *)_cffi_f_cp_epoch_reclaim, _CFFI_OP(_CFFI_OP_CPYTHON_BLTN_O, 142), (void *)_cffi_d_cp_epoch_reclaim },
-  { "cp_epoch_synchronize", (void *)_cffi_f_cp_epoch_synchronize, _CFFI_OP(_CFFI_OP_CPYTHON_BLTN_O, 202), (void *)_cffi_d_cp_epoch_synchronize },
-  { "cp_flow_hash_burst", (void *)_cffi_f_cp_flow_hash_burst, _CFFI_OP(_CFFI_OP_CPYTHON_BLTN_V, 209), (void *)_cffi_d_cp_flow_hash_burst },
+  { "cp_epoch_synchronize", (void *)_cffi_f_cp_epoch_synchronize, _CFFI_OP(_CFFI_OP_CPYTHON_BLTN_O, 206), (void *)_cffi_d_cp_epoch_synchronize },
+  { "cp_flow_hash_burst", (void *)_cffi_f_cp_flow_hash_burst, _CFFI_OP(_CFFI_OP_CPYTHON_BLTN_V, 213), (void *)_cffi_d_cp_flow_hash_burst },
   { "cp_flow_hash_pkt", (void *)_cffi_f_cp_flow_hash_pkt, _CFFI_OP(_CFFI_OP_CPYTHON_BLTN_V, 145), (void *)_cffi_d_cp_flow_hash_pkt },
   { "cp_ip4_hdr_csum", (void *)_cffi_f_cp_ip4_hdr_csum, _CFFI_OP(_CFFI_OP_CPYTHON_BLTN_V, 99), (void *)_cffi_d_cp_ip4_hdr_csum },
   { "cp_l4_csum", (void *)_cffi_f_cp_l4_csum, _CFFI_OP(_CFFI_OP_CPYTHON_BLTN_V, 103), (void *)_cffi_d_cp_l4_csum },
-  { "cp_now_ns", (void *)_cffi_f_cp_now_ns, _CFFI_OP(_CFFI_OP_CPYTHON_BLTN_N, 194), (void *)_cffi_d_cp_now_ns },
+  { "cp_now_ns", (void *)_cffi_f_cp_now_ns, _CFFI_OP(_CFFI_OP_CPYTHON_BLTN_N, 198), (void *)_cffi_d_cp_now_ns },
   { "cp_pkt_parse", (void *)_cffi_f_cp_pkt_parse, _CFFI_OP(_CFFI_OP_CPYTHON_BLTN_V, 88), (void *)_cffi_d_cp_pkt_parse },
   { "cp_pkt_parse_burst", (void *)_cffi_f_cp_pkt_parse_burst, _CFFI_OP(_CFFI_OP_CPYTHON_BLTN_V, 153), (void *)_cffi_d_cp_pkt_parse_burst },
 };
@@ -4620,7 +4665,7 @@ static const struct _cffi_global_s _cffi_globals[] = {
 static const struct _cffi_field_s _cffi_fields[] = {
   { "addr", offsetof(cdn_backend_t, addr),
             sizeof(((cdn_backend_t *)0)->addr),
-            _CFFI_OP(_CFFI_OP_NOOP, 227) },
+            _CFFI_OP(_CFFI_OP_NOOP, 231) },
   { "port", offsetof(cdn_backend_t, port),
             sizeof(((cdn_backend_t *)0)->port),
             _CFFI_OP(_CFFI_OP_NOOP, 60) },
@@ -4704,16 +4749,16 @@ static const struct _cffi_field_s _cffi_fields[] = {
                _CFFI_OP(_CFFI_OP_NOOP, 52) },
   { "client", offsetof(cdn_session_info_t, client),
               sizeof(((cdn_session_info_t *)0)->client),
-              _CFFI_OP(_CFFI_OP_NOOP, 227) },
+              _CFFI_OP(_CFFI_OP_NOOP, 231) },
   { "vip", offsetof(cdn_session_info_t, vip),
            sizeof(((cdn_session_info_t *)0)->vip),
-           _CFFI_OP(_CFFI_OP_NOOP, 227) },
+           _CFFI_OP(_CFFI_OP_NOOP, 231) },
   { "backend", offsetof(cdn_session_info_t, backend),
                sizeof(((cdn_session_info_t *)0)->backend),
-               _CFFI_OP(_CFFI_OP_NOOP, 227) },
+               _CFFI_OP(_CFFI_OP_NOOP, 231) },
   { "snat", offsetof(cdn_session_info_t, snat),
             sizeof(((cdn_session_info_t *)0)->snat),
-            _CFFI_OP(_CFFI_OP_NOOP, 227) },
+            _CFFI_OP(_CFFI_OP_NOOP, 231) },
   { "client_port", offsetof(cdn_session_info_t, client_port),
                    sizeof(((cdn_session_info_t *)0)->client_port),
                    _CFFI_OP(_CFFI_OP_NOOP, 60) },
@@ -4752,7 +4797,7 @@ static const struct _cffi_field_s _cffi_fields[] = {
              _CFFI_OP(_CFFI_OP_NOOP, 52) },
   { "vip", offsetof(cdn_translation_t, vip),
            sizeof(((cdn_translation_t *)0)->vip),
-           _CFFI_OP(_CFFI_OP_NOOP, 227) },
+           _CFFI_OP(_CFFI_OP_NOOP, 231) },
   { "port", offsetof(cdn_translation_t, port),
             sizeof(((cdn_translation_t *)0)->port),
             _CFFI_OP(_CFFI_OP_NOOP, 60) },
@@ -4779,16 +4824,16 @@ static const struct _cffi_field_s _cffi_fields[] = {
                   _CFFI_OP(_CFFI_OP_NOOP, 7) },
   { "backends", offsetof(cdn_translation_t, backends),
                 sizeof(((cdn_translation_t *)0)->backends),
-                _CFFI_OP(_CFFI_OP_NOOP, 216) },
+                _CFFI_OP(_CFFI_OP_NOOP, 220) },
   { "b", offsetof(cp_addr_t, b),
          sizeof(((cp_addr_t *)0)->b),
-         _CFFI_OP(_CFFI_OP_NOOP, 233) },
+         _CFFI_OP(_CFFI_OP_NOOP, 237) },
   { "src", offsetof(cp_pkt_inner_t, src),
            sizeof(((cp_pkt_inner_t *)0)->src),
-           _CFFI_OP(_CFFI_OP_NOOP, 227) },
+           _CFFI_OP(_CFFI_OP_NOOP, 231) },
   { "dst", offsetof(cp_pkt_inner_t, dst),
            sizeof(((cp_pkt_inner_t *)0)->dst),
-           _CFFI_OP(_CFFI_OP_NOOP, 227) },
+           _CFFI_OP(_CFFI_OP_NOOP, 231) },
   { "l3_offset", offsetof(cp_pkt_inner_t, l3_offset),
                  sizeof(((cp_pkt_inner_t *)0)->l3_offset),
                  _CFFI_OP(_CFFI_OP_NOOP, 60) },
@@ -4812,10 +4857,10 @@ static const struct _cffi_field_s _cffi_fields[] = {
                  _CFFI_OP(_CFFI_OP_NOOP, 52) },
   { "src", offsetof(cp_pkt_t, src),
            sizeof(((cp_pkt_t *)0)->src),
-           _CFFI_OP(_CFFI_OP_NOOP, 227) },
+           _CFFI_OP(_CFFI_OP_NOOP, 231) },
   { "dst", offsetof(cp_pkt_t, dst),
            sizeof(((cp_pkt_t *)0)->dst),
-           _CFFI_OP(_CFFI_OP_NOOP, 227) },
+           _CFFI_OP(_CFFI_OP_NOOP, 231) },
   { "l4_offset", offsetof(cp_pkt_t, l4_offset),
                  sizeof(((cp_pkt_t *)0)->l4_offset),
                  _CFFI_OP(_CFFI_OP_NOOP, 60) },
@@ -4860,49 +4905,49 @@ static const struct _cffi_field_s _cffi_fields[] = {
                  _CFFI_OP(_CFFI_OP_NOOP, 52) },
   { "inner", offsetof(cp_pkt_t, inner),
              sizeof(((cp_pkt_t *)0)->inner),
-             _CFFI_OP(_CFFI_OP_NOOP, 229) },
+             _CFFI_OP(_CFFI_OP_NOOP, 233) },
 };
 
 static const struct _cffi_struct_union_s _cffi_struct_unions[] = {
-  { "$cdn_backend_t", 217, 0,
+  { "$cdn_backend_t", 221, 0,
     sizeof(cdn_backend_t), offsetof(struct _cffi_align_typedef_cdn_backend_t, y), 0, 5 },
-  { "$cdn_config_t", 218, 0,
+  { "$cdn_config_t", 222, 0,
     sizeof(cdn_config_t), offsetof(struct _cffi_align_typedef_cdn_config_t, y), 5, 14 },
-  { "$cdn_meta_t", 220, 0,
+  { "$cdn_meta_t", 224, 0,
     sizeof(cdn_meta_t), offsetof(struct _cffi_align_typedef_cdn_meta_t, y), 19, 3 },
-  { "$cdn_result_t", 221, 0,
+  { "$cdn_result_t", 225, 0,
     sizeof(cdn_result_t), offsetof(struct _cffi_align_typedef_cdn_result_t, y), 22, 6 },
-  { "$cdn_session_info_t", 222, 0,
+  { "$cdn_session_info_t", 226, 0,
     sizeof(cdn_session_info_t), offsetof(struct _cffi_align_typedef_cdn_session_info_t, y), 28, 16 },
-  { "$cdn_translation_t", 224, 0,
+  { "$cdn_translation_t", 228, 0,
     sizeof(cdn_translation_t), offsetof(struct _cffi_align_typedef_cdn_translation_t, y), 44, 10 },
-  { "$cp_addr_t", 227, _CFFI_F_UNION,
+  { "$cp_addr_t", 231, _CFFI_F_UNION,
     sizeof(cp_addr_t), offsetof(struct _cffi_align_typedef_cp_addr_t, y), 54, 1 },
-  { "$cp_pkt_inner_t", 229, 0,
+  { "$cp_pkt_inner_t", 233, 0,
     sizeof(cp_pkt_inner_t), offsetof(struct _cffi_align_typedef_cp_pkt_inner_t, y), 55, 9 },
-  { "$cp_pkt_t", 230, 0,
+  { "$cp_pkt_t", 234, 0,
     sizeof(cp_pkt_t), offsetof(struct _cffi_align_typedef_cp_pkt_t, y), 64, 17 },
-  { "cdn_ctx", 219, _CFFI_F_OPAQUE,
+  { "cdn_ctx", 223, _CFFI_F_OPAQUE,
     (size_t)-1, -1, -1, 0 /* opaque */ },
-  { "cdn_test_policy", 223, _CFFI_F_OPAQUE,
+  { "cdn_test_policy", 227, _CFFI_F_OPAQUE,
     (size_t)-1, -1, -1, 0 /* opaque */ },
-  { "cp_epoch", 228, _CFFI_F_OPAQUE,
+  { "cp_epoch", 232, _CFFI_F_OPAQUE,
     (size_t)-1, -1, -1, 0 /* opaque */ },
 };
 
 static const struct _cffi_typename_s _cffi_typenames[] = {
-  { "cdn_backend_t", 217 },
-  { "cdn_config_t", 218 },
-  { "cdn_ctx_t", 219 },
-  { "cdn_meta_t", 220 },
-  { "cdn_result_t", 221 },
-  { "cdn_session_info_t", 222 },
-  { "cdn_test_policy_t", 223 },
-  { "cdn_translation_t", 224 },
-  { "cp_addr_t", 227 },
-  { "cp_epoch_t", 228 },
-  { "cp_pkt_inner_t", 229 },
-  { "cp_pkt_t", 230 },
+  { "cdn_backend_t", 221 },
+  { "cdn_config_t", 222 },
+  { "cdn_ctx_t", 223 },
+  { "cdn_meta_t", 224 },
+  { "cdn_result_t", 225 },
+  { "cdn_session_info_t", 226 },
+  { "cdn_test_policy_t", 227 },
+  { "cdn_translation_t", 228 },
+  { "cp_addr_t", 231 },
+  { "cp_epoch_t", 232 },
+  { "cp_pkt_inner_t", 233 },
+  { "cp_pkt_t", 234 },
 };
 
 static const struct _cffi_type_context_s _cffi_type_context = {
@@ -4912,12 +4957,12 @@ static const struct _cffi_type_context_s _cffi_type_context = {
   _cffi_struct_unions,
   NULL,  /* no enums */
   _cffi_typenames,
-  126,  /* num_globals */
+  127,  /* num_globals */
   12,  /* num_struct_unions */
   0,  /* num_enums */
   12,  /* num_typenames */
   NULL,  /* no includes */
-  236,  /* num_types */
+  240,  /* num_types */
   0,  /* flags */
 };
 

@@ -17,7 +17,8 @@ from pycontrol.dnat.model import (
     VipKind,
 )
 from pycontrol.dnat.native import DnatCore, DnatError
-from tests.unit.dnat.helpers import addr, fields, ipa, tcp
+
+from .helpers import addr, fields, ipa, tcp
 
 pytestmark = pytest.mark.native
 

@@ -13,7 +13,8 @@ from scapy.layers.inet6 import ICMPv6EchoReply, IPv6
 
 from pycontrol.dnat.model import DnatConfig, NatPrefixKind
 from pycontrol.dnat.native import DnatCore, Next, Outcome, ResultFlag
-from tests.unit.dnat.helpers import addr, check_checksums, fields, icmp_echo, ipa, tcp, udp
+
+from .helpers import addr, check_checksums, fields, icmp_echo, ipa, tcp, udp
 
 pytestmark = pytest.mark.native
 

@@ -338,7 +338,7 @@ static uint32_t burst(cdn_ctx_t *ctx, cdn_worker_t *w, const cdn_snap_t *snap,
 {
   uint32_t pgen = snap->has_hook ? snap->hook.generation(snap->hook.ctx) : 0;
 
-  /* 1: parse, key, hash; prefetch both buckets */
+  /* 1: parse, key, hash; prefetch the first bucket */
   for (uint32_t i = 0; i < n; i++) {
     if (i + 4 < n)
       __builtin_prefetch(data[i + 4]);
@@ -389,11 +389,10 @@ static uint32_t burst(cdn_ctx_t *ctx, cdn_worker_t *w, const cdn_snap_t *snap,
     st->b1 = hp.b1;
     st->b2 = hp.b2;
     st->tag = hp.tag;
-    __builtin_prefetch(&w->bk[hp.b1]);
-    __builtin_prefetch(&w->bk[hp.b2]);
+    __builtin_prefetch(&w->bk[hp.b1]); /* most keys sit in their first bucket */
   }
 
-  /* 2: fingerprint match; prefetch the candidate record */
+  /* 2: fingerprint match; prefetch the candidate record (or the second bucket) */
   for (uint32_t i = 0; i < n; i++) {
     cdn_pstate_t *st = &w->ps[i];
     if (st->kind == K_SKIP)
@@ -401,11 +400,18 @@ static uint32_t burst(cdn_ctx_t *ctx, cdn_worker_t *w, const cdn_snap_t *snap,
     const cdn_bucket_t *b = &w->bk[st->b1];
     uint32_t mm = cdn_bucket_match(b, st->tag);
     if (!mm) {
-      b = &w->bk[st->b2];
-      mm = cdn_bucket_match(b, st->tag);
+      /* not in the first bucket: a new flow, or a key displaced to its second bucket */
+      __builtin_prefetch(&w->bk[st->b2]);
+      continue;
     }
-    if (mm)
-      __builtin_prefetch(&w->rec[b->val[__builtin_ctz(mm)] >> 1]);
+    if (mm) {
+      /* a 104-byte record spans two or three cache lines: fetch them all */
+      st->ref = b->val[__builtin_ctz(mm)]; /* the candidate stage 3 verifies first */
+      const uint8_t *rp = (const uint8_t *)&w->rec[st->ref >> 1];
+      __builtin_prefetch(rp);
+      __builtin_prefetch(rp + 64);
+      __builtin_prefetch(rp + sizeof(cdn_sess_t) - 1);
+    }
   }
 
   /* 3: verify, validate, create, rewrite (verdict-pending packets are deferred) */
@@ -419,8 +425,14 @@ static uint32_t burst(cdn_ctx_t *ctx, cdn_worker_t *w, const cdn_snap_t *snap,
       continue;
     }
     cdn_key_t k = {st->src, st->dst, st->sport, st->dport, st->proto, p->af};
-    cdn_hpos_t hp = {st->b1, st->b2, st->tag};
-    uint32_t ref = cdn_sess_lookup(w, &k, hp);
+    uint32_t ref = st->ref;
+    /* the usual case: the candidate found in stage 2 is the flow (and was not freed or
+     * reused by an earlier packet of this burst); otherwise a full lookup */
+    if (ref == CDN_INVALID_ID || !(w->rec[ref >> 1].sflags & CDN_SF_USED) ||
+        !cdn_rec_match(&w->rec[ref >> 1], ref & 1, &k)) {
+      cdn_hpos_t hp = {st->b1, st->b2, st->tag};
+      ref = cdn_sess_lookup(w, &k, hp);
+    }
     if (ref != CDN_INVALID_ID) {
       cdn_sess_t *s = &w->rec[ref >> 1];
       if (!(s->sflags & CDN_SF_PENDING)) {

@@ -178,8 +178,10 @@ class VppSocketTransport:
     def exchange(self, requests: Sequence[bytes]) -> list[bytes]:
         t = self._vpp.transport
         out: list[bytes] = []
+        me = struct.pack(">I", t.socket_index)
         for r in requests:
-            t.write(r)
+            # VPP replies to the registration named by client_index (after the u16 id)
+            t.write(r[:2] + me + r[6:])
         # a control ping after the batch: its reply marks the end of the replies/details
         ping = struct.pack(">HII", self._ping_id, t.socket_index, 0xFFFFFFFF)
         t.write(ping)

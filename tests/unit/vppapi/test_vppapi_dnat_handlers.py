@@ -72,6 +72,20 @@ def test_translations_programmed_in_bulk_are_dumped_back(client: PluginClient):
     assert {i: got[i] for i in ids} == dict(zip(ids, ts, strict=True))
 
 
+@pytest.mark.slow
+def test_10k_translations_are_programmed_with_every_reply_checked():
+    table = registry.table("calico_dnat")
+    limits = {"max_translations": 16384, "max_backends": 65536}
+    with InProcessTransport(DNAT, table, limits=limits) as t:
+        api = DnatApi(PluginClient(t, table))
+        ts = [translation(i, 4) for i in range(10_000)]
+        ids = api.translations_update(ts)
+        assert len(set(ids)) == 10_000
+        got = api.translations()
+        assert len(got) == 10_000
+        assert got[ids[9_999]] == ts[9_999]
+
+
 def test_update_of_an_existing_key_keeps_its_id(client: PluginClient):
     api = DnatApi(client)
     (first,) = api.translations_update([translation(1, 4)])

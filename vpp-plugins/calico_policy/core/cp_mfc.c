@@ -507,17 +507,21 @@ static inline void walk_group(const cp_mfc_tree_t *tr, const uint32_t *keys, uin
 static inline uint32_t leaf_first_prio(const uint32_t *leaf, const uint32_t *key,
                                        const uint32_t D)
 {
-  uint32_t cnt = leaf[0], per = 1 + 2 * D, mask = 0;
+  uint32_t cnt = leaf[0], per = 1 + 2 * D;
   const uint32_t *e = leaf + 1;
-  for (uint32_t k = 0; k < cnt; k++, e += per) {
-    uint32_t miss = 0;
-    for (uint32_t d = 0; d < D; d++)
-      miss |= key[d] - e[1 + 2 * d] > e[2 + 2 * d];
-    mask |= (miss ^ 1u) << k;
+  /* leaves are usually <= 8 entries; an unsplittable one can be longer: 32 at a time */
+  for (uint32_t base = 0; base < cnt; base += 32) {
+    uint32_t m = cnt - base < 32 ? cnt - base : 32, mask = 0;
+    for (uint32_t k = 0; k < m; k++, e += per) {
+      uint32_t miss = 0;
+      for (uint32_t d = 0; d < D; d++)
+        miss |= key[d] - e[1 + 2 * d] > e[2 + 2 * d];
+      mask |= (miss ^ 1u) << k;
+    }
+    if (mask)
+      return leaf[1 + (base + (uint32_t)__builtin_ctz(mask)) * per];
   }
-  if (!mask)
-    return UINT32_MAX;
-  return leaf[1 + (uint32_t)__builtin_ctz(mask) * per];
+  return UINT32_MAX;
 }
 
 static inline void classify_group(const cp_mfc_t *t, const uint32_t *k0, uint32_t g,

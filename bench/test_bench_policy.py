@@ -17,8 +17,11 @@ from pycontrol.policy.native import NativePolicy
 PACKETS = 20_000
 
 
-@pytest.fixture(scope="module", params=[("acl", 1000), ("acl", 10000), ("fw", 1000),
-                                        ("ipc", 1000)], ids=lambda p: f"{p[0]}{p[1]}")
+@pytest.fixture(
+    scope="module",
+    params=[("acl", 1000), ("acl", 10000), ("fw", 1000), ("ipc", 1000)],
+    ids=lambda p: f"{p[0]}{p[1]}",
+)
 def classbench_set(request):
     kind, n = request.param
     rules = gen.filters(kind, n)

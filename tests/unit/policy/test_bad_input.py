@@ -93,9 +93,13 @@ def test_removing_a_referenced_ipset_or_policy_is_refused(native):
 
 def test_unknown_ids_on_remove_and_delta_are_refused(native):
     gen = native.generation
-    for call in (lambda: native.ipset_remove(42), lambda: native.policy_remove(42),
-                 lambda: native.profile_remove(42), lambda: native.endpoint_remove(42),
-                 lambda: native.ipset_delta(42, add=[ipaddress.ip_address("1.1.1.1")])):
+    for call in (
+        lambda: native.ipset_remove(42),
+        lambda: native.policy_remove(42),
+        lambda: native.profile_remove(42),
+        lambda: native.endpoint_remove(42),
+        lambda: native.ipset_delta(42, add=[ipaddress.ip_address("1.1.1.1")]),
+    ):
         with pytest.raises(NativePolicyError) as e:
             call()
         assert e.value.code == lib.CP_POLICY_E_NOENT
@@ -138,8 +142,7 @@ def _raw_rule(**fields):
     r.action = lib.CP_POLICY_ACTION_ALLOW
     for k, v in fields.items():
         if k in ("src_net", "dst_ports"):
-            arr = ffi.new("cp_policy_cidr_t[]" if k == "src_net" else "cp_policy_port_range_t[]",
-                          1)
+            arr = ffi.new("cp_policy_cidr_t[]" if k == "src_net" else "cp_policy_port_range_t[]", 1)
             if k == "src_net":
                 ffi.memmove(arr[0].addr.b, v[0], len(v[0]))
                 arr[0].af, arr[0].len = v[1], v[2]
@@ -162,8 +165,13 @@ def _raw_rule(**fields):
         ({"src_net": (bytes([10, 0, 0, 0]), 4, 33)}, lib.CP_POLICY_E_INVAL),
         ({"action": 9}, lib.CP_POLICY_E_INVAL),
     ],
-    ids=["inverted-port-range", "cidr-host-bits", "family-mismatch", "prefix-too-long",
-         "bad-action"],
+    ids=[
+        "inverted-port-range",
+        "cidr-host-bits",
+        "family-mismatch",
+        "prefix-too-long",
+        "bad-action",
+    ],
 )
 def test_c_core_validates_rules_itself(native, fields, code):
     """The C API is called by other code than this wrapper (the API handlers): it checks too."""

@@ -25,16 +25,20 @@ def test_trace_round_trips(tmp_path):
 
 def test_classbench_line_is_parsed_with_its_flags_ignored():
     f = classbench.parse_filter(
-        "@192.168.1.0/24\t10.0.0.0/8\t0 : 65535\t80 : 80\t0x06/0xFF\t0x1000/0x1000")
+        "@192.168.1.0/24\t10.0.0.0/8\t0 : 65535\t80 : 80\t0x06/0xFF\t0x1000/0x1000"
+    )
     assert (f.sa, f.sa_len, f.da_len, f.dp_lo, f.dp_hi, f.proto) == (0xC0A80100, 24, 8, 80, 80, 6)
 
 
-@pytest.mark.parametrize("line", [
-    "192.168.1.0/24\t10.0.0.0/8\t0 : 65535\t80 : 80\t0x06/0xFF",  # no '@'
-    "@192.168.1.0/24\t10.0.0.0/8\t90 : 80\t80 : 80\t0x06/0xFF",  # inverted range
-    "@192.168.1.0/33\t10.0.0.0/8\t0 : 1\t80 : 80\t0x06/0xFF",  # bad prefix
-    "@192.168.1.0/24\t10.0.0.0/8\t0 : 1\t80 : 80\t0x06/0x0F",  # partial protocol mask
-])
+@pytest.mark.parametrize(
+    "line",
+    [
+        "192.168.1.0/24\t10.0.0.0/8\t0 : 65535\t80 : 80\t0x06/0xFF",  # no '@'
+        "@192.168.1.0/24\t10.0.0.0/8\t90 : 80\t80 : 80\t0x06/0xFF",  # inverted range
+        "@192.168.1.0/33\t10.0.0.0/8\t0 : 1\t80 : 80\t0x06/0xFF",  # bad prefix
+        "@192.168.1.0/24\t10.0.0.0/8\t0 : 1\t80 : 80\t0x06/0x0F",  # partial protocol mask
+    ],
+)
 def test_malformed_filter_lines_are_refused(line):
     with pytest.raises(classbench.ClassBenchError):
         classbench.parse_filter(line, 7)

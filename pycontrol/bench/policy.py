@@ -17,6 +17,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from pycontrol import log
 from pycontrol._native import ffi, lib
 from pycontrol.bench.report import Scalar, emit, machine
 from pycontrol.common.packet import Burst
@@ -45,7 +46,8 @@ def peer_binary() -> Path:
             return c
     raise PeerMissingError(
         "rte_acl_peer not found: install libdpdk-dev and rebuild (pip install . or the "
-        "CMake dev build), or set PYCONTROL_RTE_ACL_PEER; --no-peer skips the comparison")
+        "CMake dev build), or set PYCONTROL_RTE_ACL_PEER; --no-peer skips the comparison"
+    )
 
 
 def _flat_rules(rules: list[classbench.Filter]) -> list[int]:
@@ -56,8 +58,9 @@ def _flat_rules(rules: list[classbench.Filter]) -> list[int]:
     return flat
 
 
-def run_ours(rules: list[classbench.Filter], trace: list[classbench.Header], reps: int,
-             rounds: int) -> tuple[dict[str, Scalar], list[int]]:
+def run_ours(
+    rules: list[classbench.Filter], trace: list[classbench.Header], reps: int, rounds: int
+) -> tuple[dict[str, Scalar], list[int]]:
     n, m = len(rules), len(trace)
     flat = ffi.new("uint32_t[]", _flat_rules(rules) or [0])
     build_ns = ffi.new("uint64_t *")
@@ -87,17 +90,26 @@ def run_ours(rules: list[classbench.Filter], trace: list[classbench.Header], rep
     return out, results
 
 
-def run_peer(rules: list[classbench.Filter], trace: list[classbench.Header], reps: int,
-             rounds: int) -> tuple[dict[str, Scalar], list[int]]:
+def run_peer(
+    rules: list[classbench.Filter], trace: list[classbench.Header], reps: int, rounds: int
+) -> tuple[dict[str, Scalar], list[int]]:
     binary = peer_binary()
     with tempfile.TemporaryDirectory(prefix="pycontrol-policy-") as d:
         rp, tp, op = Path(d, "rules"), Path(d, "trace"), Path(d, "results")
-        rp.write_text("".join(
-            f"{r.sa} {r.sa_len} {r.da} {r.da_len} {r.sp_lo} {r.sp_hi} {r.dp_lo} {r.dp_hi} "
-            f"{r.proto} {r.proto_mask}\n" for r in rules))
+        rp.write_text(
+            "".join(
+                f"{r.sa} {r.sa_len} {r.da} {r.da_len} {r.sp_lo} {r.sp_hi} {r.dp_lo} {r.dp_hi} "
+                f"{r.proto} {r.proto_mask}\n"
+                for r in rules
+            )
+        )
         tp.write_text("".join(f"{h.sa} {h.da} {h.sp} {h.dp} {h.proto}\n" for h in trace))
-        proc = subprocess.run([str(binary), str(rp), str(tp), str(op), str(reps), str(rounds),
-                               *EAL_ARGS], capture_output=True, text=True, check=False)
+        proc = subprocess.run(
+            [str(binary), str(rp), str(tp), str(op), str(reps), str(rounds), *EAL_ARGS],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         if proc.returncode != 0:
             raise RuntimeError(f"rte_acl_peer failed: {proc.stderr.strip()[-500:]}")
         line = [x for x in proc.stdout.splitlines() if x.startswith("{")][-1]
@@ -110,9 +122,15 @@ def run_peer(rules: list[classbench.Filter], trace: list[classbench.Header], rep
     }, results
 
 
-def run_classbench(rules: list[classbench.Filter], trace: list[classbench.Header],
-                   reps: int = 5, rounds: int = 5, peer: bool = True,
-                   results_path: Path | None = None) -> dict[str, Scalar]:
+def run_classbench(
+    rules: list[classbench.Filter],
+    trace: list[classbench.Header],
+    *,
+    reps: int = 5,
+    rounds: int = 5,
+    peer: bool = True,
+    results_path: Path | None = None,
+) -> dict[str, Scalar]:
     ours, res = run_ours(rules, trace, reps, rounds)
     out: dict[str, Scalar] = {**machine(), "rules": len(rules), "packets": len(trace), **ours}
     if results_path is not None:
@@ -126,8 +144,9 @@ def run_classbench(rules: list[classbench.Filter], trace: list[classbench.Header
     return out
 
 
-def run_calico(n_policies: int, members: int, packets: int = 20000, reps: int = 20,
-               rounds: int = 5) -> dict[str, Scalar]:
+def run_calico(
+    n_policies: int, members: int, packets: int = 20000, reps: int = 20, rounds: int = 5
+) -> dict[str, Scalar]:
     """ns/packet through the whole policy engine with M-member ipsets and with 10-member
     ipsets (same policies and traffic shape), and the rebuild time."""
     out: dict[str, Scalar] = {**machine(), "policies": n_policies, "ipset_members": members}
@@ -142,14 +161,21 @@ def run_calico(n_policies: int, members: int, packets: int = 20000, reps: int = 
             burst.parse()
             verdict = ffi.new("uint8_t[]", packets)
             pt = point(Stage.NORMAL, Direction.INGRESS)
-            best = min(int(lib.cp_policy_bench(native.handle, burst.views, packets, 1, pt, reps,
-                                               256, verdict)) for _ in range(rounds))
+            best = min(
+                int(
+                    lib.cp_policy_bench(
+                        native.handle, burst.views, packets, 1, pt, reps, 256, verdict
+                    )
+                )
+                for _ in range(rounds)
+            )
             out[f"{label}_ns_per_packet"] = best / (packets * reps)
             out[f"{label}_build_ms"] = build_ns / 1e6
             out[f"{label}_memory_bytes"] = native.memory_bytes
             out[f"{label}_allowed_share"] = sum(verdict[i] == 1 for i in range(packets)) / packets
     out["ipset_cost_ns"] = float(out["large_ns_per_packet"] or 0) - float(
-        out["small_ns_per_packet"] or 0)
+        out["small_ns_per_packet"] or 0
+    )
     return out
 
 
@@ -160,13 +186,19 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--rules", type=Path, help="ClassBench filter set (else one is generated)")
     p.add_argument("--trace", type=Path, help="ClassBench trace (else one is generated)")
     p.add_argument("--results", type=Path, help="write the matched rule index per trace line")
-    p.add_argument("--generate", default="acl:1000",
-                   help="KIND:N rule set to generate without --rules (acl, fw, ipc)")
+    p.add_argument(
+        "--generate",
+        default="acl:1000",
+        help="KIND:N rule set to generate without --rules (acl, fw, ipc)",
+    )
     p.add_argument("--packets", type=int, default=100000, help="generated trace length")
     p.add_argument("--reps", type=int, default=5)
     p.add_argument("--no-peer", action="store_true", help="skip rte_acl")
-    p.add_argument("--calico", metavar="N:M",
-                   help="instead: N policies with M-member ipsets through the policy engine")
+    p.add_argument(
+        "--calico",
+        metavar="N:M",
+        help="instead: N policies with M-member ipsets through the policy engine",
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
 
@@ -181,12 +213,18 @@ def main(args: argparse.Namespace) -> int:
         kind, _, count = args.generate.partition(":")
         if kind not in gen.KINDS or not count.isdigit():
             raise SystemExit("--generate takes KIND:N with KIND in acl, fw, ipc")
-        rules = gen.filters(kind, int(count))  # type: ignore[arg-type]
+        rules = gen.filters(kind, int(count))
     trace = classbench.read_trace(args.trace) if args.trace else gen.trace(rules, args.packets)
     if not trace:
         raise SystemExit("empty trace")
-    out = run_classbench(rules, trace, reps=args.reps, peer=not args.no_peer,
-                         results_path=args.results)
+    peer = not args.no_peer
+    if peer:
+        try:
+            peer_binary()
+        except PeerMissingError as e:
+            log.get(__name__).warning("rte_acl peer unavailable: ours only", reason=str(e))
+            peer = False
+    out = run_classbench(rules, trace, reps=args.reps, peer=peer, results_path=args.results)
     emit("policy classifier vs rte_acl", out, args.json)
     mism = out.get("mismatches_vs_rte_acl")
     return 1 if isinstance(mism, int) and mism else 0

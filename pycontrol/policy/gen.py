@@ -32,8 +32,36 @@ from pycontrol.policy.model import (
 Kind = Literal["acl", "fw", "ipc"]
 KINDS: tuple[Kind, ...] = ("acl", "fw", "ipc")
 
-_WELL_KNOWN = [20, 21, 22, 23, 25, 53, 80, 110, 123, 143, 161, 389, 443, 445, 514, 636,
-               993, 995, 1433, 1521, 3306, 3389, 5060, 5432, 6379, 8080, 8443, 9090]
+_WELL_KNOWN = [
+    20,
+    21,
+    22,
+    23,
+    25,
+    53,
+    80,
+    110,
+    123,
+    143,
+    161,
+    389,
+    443,
+    445,
+    514,
+    636,
+    993,
+    995,
+    1433,
+    1521,
+    3306,
+    3389,
+    5060,
+    5432,
+    6379,
+    8080,
+    8443,
+    9090,
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,8 +142,7 @@ def filters(kind: Kind, n: int, seed: int = 1) -> list[Filter]:
         proto, pmask = [(6, 0xFF), (17, 0xFF), (1, 0xFF), (0, 0)][k]
         if proto == 1:
             sp, dp = (0, 65535), (0, 65535)
-        f = Filter(_prefix(rnd, bases, sl), sl, _prefix(rnd, bases, dl), dl, *sp, *dp, proto,
-                   pmask)
+        f = Filter(_prefix(rnd, bases, sl), sl, _prefix(rnd, bases, dl), dl, *sp, *dp, proto, pmask)
         if f not in seen:
             seen.add(f)
             out.append(f)
@@ -130,16 +157,33 @@ def trace(rules: list[Filter], n: int, seed: int = 1, random_share: float = 0.05
     out: list[Header] = []
     for _ in range(n):
         if not rules or rnd.random() < random_share:
-            out.append(Header(rnd.getrandbits(32), rnd.getrandbits(32), rnd.getrandbits(16),
-                              rnd.getrandbits(16), rnd.choice([6, 17, 1, 47]), 0, -1))
+            out.append(
+                Header(
+                    rnd.getrandbits(32),
+                    rnd.getrandbits(32),
+                    rnd.getrandbits(16),
+                    rnd.getrandbits(16),
+                    rnd.choice([6, 17, 1, 47]),
+                    0,
+                    -1,
+                )
+            )
             continue
         i = rnd.randrange(len(rules))
         r = rules[i]
         (sa0, sa1), (da0, da1), _, _, _ = r.ranges()
         proto = r.proto if r.proto_mask else rnd.choice([6, 17, 1, 50])
-        out.append(Header(rnd.randint(sa0, sa1), rnd.randint(da0, da1),
-                          rnd.randint(r.sp_lo, r.sp_hi), rnd.randint(r.dp_lo, r.dp_hi),
-                          proto, 0, i))
+        out.append(
+            Header(
+                rnd.randint(sa0, sa1),
+                rnd.randint(da0, da1),
+                rnd.randint(r.sp_lo, r.sp_hi),
+                rnd.randint(r.dp_lo, r.dp_hi),
+                proto,
+                0,
+                i,
+            )
+        )
     return out
 
 
@@ -150,15 +194,23 @@ def calico_config(n_policies: int, members: int, seed: int = 1) -> Config:
     rnd = random.Random(f"calico-{seed}")
     cfg = Config()
     for i in range(n_policies):
-        addrs = {ipaddress.IPv4Address((10 << 24) | a)
-                 for a in rnd.sample(range(1 << 24), members)}
+        addrs = {ipaddress.IPv4Address((10 << 24) | a) for a in rnd.sample(range(1 << 24), members)}
         cfg.ipsets[i + 1] = IPSet(i + 1, IPSetType.IP, frozenset(addrs))
-        cfg.policies[i + 1] = Policy(i + 1, inbound=(
-            Rule(Action.ALLOW, protocol=6, dst_ports=(PortRange(1000 + i, 1000 + i),),
-                 src_ipsets=(i + 1,)),))
+        cfg.policies[i + 1] = Policy(
+            i + 1,
+            inbound=(
+                Rule(
+                    Action.ALLOW,
+                    protocol=6,
+                    dst_ports=(PortRange(1000 + i, 1000 + i),),
+                    src_ipsets=(i + 1,),
+                ),
+            ),
+        )
     cfg.profiles[1] = Policy(1, inbound=(Rule(Action.DENY),), outbound=(Rule(Action.ALLOW),))
-    cfg.endpoints[1] = Endpoint(1, tiers=(Tier(ingress_policies=tuple(range(1, n_policies + 1))),),
-                                profiles=(1,))
+    cfg.endpoints[1] = Endpoint(
+        1, tiers=(Tier(ingress_policies=tuple(range(1, n_policies + 1))),), profiles=(1,)
+    )
     return cfg
 
 

@@ -10,7 +10,13 @@ import ipaddress
 
 from hypothesis import strategies as st
 from scapy.layers.inet import ICMP, IP, TCP, UDP
-from scapy.layers.inet6 import ICMPv6DestUnreach, ICMPv6EchoRequest, ICMPv6Unknown, IPv6
+from scapy.layers.inet6 import (
+    ICMPv6DestUnreach,
+    ICMPv6EchoRequest,
+    ICMPv6Unknown,
+    IPv6,
+    IPv6ExtHdrFragment,
+)
 from scapy.layers.sctp import SCTP
 from scapy.packet import Raw
 
@@ -60,26 +66,48 @@ port_ranges = st.one_of(
     ),
 )
 
-icmp_match = st.builds(IcmpMatch, st.sampled_from([0, 3, 8, 128, 129]),
-                       st.one_of(st.none(), st.sampled_from([0, 1])))
+icmp_match = st.builds(
+    IcmpMatch, st.sampled_from([0, 3, 8, 128, 129]), st.one_of(st.none(), st.sampled_from([0, 1]))
+)
 
 
 def _opt_list(elem: st.SearchStrategy, p_empty: int = 3, max_size: int = 3) -> st.SearchStrategy:
     """Mostly empty (rules would rarely match otherwise), sometimes a short list."""
-    return st.one_of(*([st.just(())] * p_empty),
-                     st.lists(elem, min_size=1, max_size=max_size).map(tuple))
+    return st.one_of(
+        *([st.just(())] * p_empty), st.lists(elem, min_size=1, max_size=max_size).map(tuple)
+    )
 
 
 def _unique(elem: st.SearchStrategy) -> st.SearchStrategy:
-    return st.one_of(st.just(()), st.just(()), st.just(()),
-                     st.lists(elem, min_size=1, max_size=2, unique=True).map(tuple))
+    return st.one_of(
+        st.just(()),
+        st.just(()),
+        st.just(()),
+        st.lists(elem, min_size=1, max_size=2, unique=True).map(tuple),
+    )
 
 
 CRITERIA = [
-    "protocol", "not_protocol", "icmp", "not_icmp", "src_net", "not_src_net", "dst_net",
-    "not_dst_net", "src_ports", "not_src_ports", "dst_ports", "not_dst_ports", "src_ipsets",
-    "not_src_ipsets", "dst_ipsets", "not_dst_ipsets", "src_named_port_ipsets",
-    "not_src_named_port_ipsets", "dst_named_port_ipsets", "not_dst_named_port_ipsets",
+    "protocol",
+    "not_protocol",
+    "icmp",
+    "not_icmp",
+    "src_net",
+    "not_src_net",
+    "dst_net",
+    "not_dst_net",
+    "src_ports",
+    "not_src_ports",
+    "dst_ports",
+    "not_dst_ports",
+    "src_ipsets",
+    "not_src_ipsets",
+    "dst_ipsets",
+    "not_dst_ipsets",
+    "src_named_port_ipsets",
+    "not_src_named_port_ipsets",
+    "dst_named_port_ipsets",
+    "not_dst_named_port_ipsets",
     "dst_ip_port_ipsets",
 ]
 
@@ -107,11 +135,15 @@ def rules(draw: st.DrawFn, ipsets: dict[int, IPSet]) -> Rule:
         else:
             pool = port_sets if "port" in name else addr_sets
             if pool:
-                kw[name] = tuple(draw(st.lists(st.sampled_from(pool), min_size=1, max_size=2,
-                                               unique=True)))
+                kw[name] = tuple(
+                    draw(st.lists(st.sampled_from(pool), min_size=1, max_size=2, unique=True))
+                )
     return Rule(
-        action=draw(st.sampled_from([Action.ALLOW, Action.DENY, Action.PASS, Action.LOG,
-                                     Action.ALLOW, Action.DENY])),
+        action=draw(
+            st.sampled_from(
+                [Action.ALLOW, Action.DENY, Action.PASS, Action.LOG, Action.ALLOW, Action.DENY]
+            )
+        ),
         ip_version=ip_version,
         **kw,  # type: ignore[arg-type]
     )
@@ -127,20 +159,37 @@ def ipsets(draw: st.DrawFn) -> dict[int, IPSet]:
         elif t is IPSetType.NET:
             members = draw(st.frozensets(nets(), max_size=4))
         else:
-            members = draw(st.frozensets(
-                st.builds(IPPortMember, any_addr, st.sampled_from([6, 17, 132]),
-                          st.sampled_from(PORTS)), max_size=6))
+            members = draw(
+                st.frozensets(
+                    st.builds(
+                        IPPortMember,
+                        any_addr,
+                        st.sampled_from([6, 17, 132]),
+                        st.sampled_from(PORTS),
+                    ),
+                    max_size=6,
+                )
+            )
         out[i] = IPSet(i, t, members)
     return out
 
 
 @st.composite
 def tiers(draw: st.DrawFn, pids: list[int]) -> tuple[Tier, ...]:
-    pol = (st.lists(st.sampled_from(pids), min_size=0, max_size=3, unique=True).map(tuple)
-           if pids else st.just(()))
-    return tuple(draw(st.lists(
-        st.builds(Tier, pol, pol, st.sampled_from([Action.DENY, Action.PASS])),
-        min_size=1 if pids else 0, max_size=3)))
+    pol = (
+        st.lists(st.sampled_from(pids), min_size=0, max_size=3, unique=True).map(tuple)
+        if pids
+        else st.just(())
+    )
+    return tuple(
+        draw(
+            st.lists(
+                st.builds(Tier, pol, pol, st.sampled_from([Action.DENY, Action.PASS])),
+                min_size=1 if pids else 0,
+                max_size=3,
+            )
+        )
+    )
 
 
 @st.composite
@@ -148,23 +197,35 @@ def configs(draw: st.DrawFn) -> Config:
     cfg = Config(ipsets=draw(ipsets()))
     r = rules(cfg.ipsets)
     for pid in draw(st.lists(st.sampled_from(POLICY_IDS), min_size=1, max_size=4, unique=True)):
-        cfg.policies[pid] = Policy(pid, tuple(draw(st.lists(r, min_size=1, max_size=5))),
-                                   tuple(draw(st.lists(r, min_size=1, max_size=5))))
+        cfg.policies[pid] = Policy(
+            pid,
+            tuple(draw(st.lists(r, min_size=1, max_size=5))),
+            tuple(draw(st.lists(r, min_size=1, max_size=5))),
+        )
     for pid in draw(st.lists(st.sampled_from(PROFILE_IDS), max_size=2, unique=True)):
-        cfg.profiles[pid] = Policy(pid, tuple(draw(st.lists(r, max_size=3))),
-                                   tuple(draw(st.lists(r, max_size=3))))
+        cfg.profiles[pid] = Policy(
+            pid, tuple(draw(st.lists(r, max_size=3))), tuple(draw(st.lists(r, max_size=3)))
+        )
     pids = sorted(cfg.policies)
     for eid in ENDPOINT_IDS:
         kind = draw(st.sampled_from(list(EndpointKind)))
         host = kind is EndpointKind.HOST
         cfg.endpoints[eid] = Endpoint(
-            eid, kind, draw(tiers(pids)),
+            eid,
+            kind,
+            draw(tiers(pids)),
             draw(tiers(pids)) if host else (),
             draw(tiers(pids)) if host else (),
             draw(tiers(pids)) if host else (),
-            tuple(draw(st.lists(st.sampled_from(sorted(cfg.profiles)), min_size=1, max_size=2,
-                                unique=True)))
-            if cfg.profiles else (),
+            tuple(
+                draw(
+                    st.lists(
+                        st.sampled_from(sorted(cfg.profiles)), min_size=1, max_size=2, unique=True
+                    )
+                )
+            )
+            if cfg.profiles
+            else (),
         )
     return cfg
 
@@ -174,8 +235,11 @@ def packets(draw: st.DrawFn) -> bytes:
     v6 = draw(st.booleans())
     src, dst = (draw(addr6), draw(addr6)) if v6 else (draw(addr4), draw(addr4))
     l3 = IPv6(src=str(src), dst=str(dst)) if v6 else IP(src=str(src), dst=str(dst))
-    kind = draw(st.sampled_from(["tcp", "udp", "sctp", "icmp", "icmp_other_family", "gre",
-                                 "later_frag", "tcp", "udp"]))
+    kind = draw(
+        st.sampled_from(
+            ["tcp", "udp", "sctp", "icmp", "icmp_other_family", "gre", "later_frag", "tcp", "udp"]
+        )
+    )
     sport, dport = draw(st.sampled_from(PORTS)), draw(st.sampled_from(PORTS))
     if kind == "tcp":
         pkt = l3 / TCP(sport=sport, dport=dport)
@@ -189,15 +253,23 @@ def packets(draw: st.DrawFn) -> bytes:
         if v6:
             t = draw(st.sampled_from([128, 129, 135, 1]))
             if t == 1:  # an error: it quotes the packet it is about
-                pkt = l3 / ICMPv6DestUnreach(code=c) / IPv6(src=str(dst), dst=str(src)) / UDP(
-                    sport=dport, dport=sport)
+                pkt = (
+                    l3
+                    / ICMPv6DestUnreach(code=c)
+                    / IPv6(src=str(dst), dst=str(src))
+                    / UDP(sport=dport, dport=sport)
+                )
             elif t == 128:
                 pkt = l3 / ICMPv6EchoRequest(code=c)
             else:
                 pkt = l3 / ICMPv6Unknown(type=t, code=c) / Raw(b"\0" * 8)
         elif t == 3:
-            pkt = l3 / ICMP(type=t, code=c) / IP(src=str(dst), dst=str(src)) / UDP(
-                sport=dport, dport=sport)
+            pkt = (
+                l3
+                / ICMP(type=t, code=c)
+                / IP(src=str(dst), dst=str(src))
+                / UDP(sport=dport, dport=sport)
+            )
         else:
             pkt = l3 / ICMP(type=t, code=c) / Raw(b"\0" * 8)
     elif kind == "icmp_other_family":
@@ -216,8 +288,6 @@ def packets(draw: st.DrawFn) -> bytes:
         pkt = l3 / Raw(b"\0" * 8)
     else:
         if v6:
-            from scapy.layers.inet6 import IPv6ExtHdrFragment
-
             pkt = l3 / IPv6ExtHdrFragment(offset=8, nh=6, m=0) / Raw(b"\0" * 16)
         else:
             l3.proto = 6

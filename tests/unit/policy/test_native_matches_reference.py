@@ -8,11 +8,11 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
+from policy.strategies import ENDPOINT_IDS, configs, packets
 from pycontrol.common.packet import parse
 from pycontrol.policy import reference
 from pycontrol.policy.model import Config, Direction, Stage
 from pycontrol.policy.native import NativePolicy
-from tests.unit.policy.strategies import ENDPOINT_IDS, configs, packets
 
 pytestmark = pytest.mark.native
 
@@ -26,8 +26,9 @@ points = st.tuples(
 def _check(cfg: Config, pkts: list[bytes], where: list[tuple[int, Stage, Direction]]) -> None:
     with NativePolicy() as native:
         native.apply(cfg)
-        got = native.classify(pkts, [w[0] for w in where], [w[1] for w in where],
-                              [w[2] for w in where])
+        got = native.classify(
+            pkts, [w[0] for w in where], [w[1] for w in where], [w[2] for w in where]
+        )
     for pkt, (ep, stage, d), (verdict, match) in zip(pkts, where, got, strict=True):
         want = reference.evaluate(cfg, ep, stage, d, parse(pkt))
         assert (verdict, match) == (want.verdict, want.match), (ep, stage, d, pkt.hex())
@@ -43,8 +44,9 @@ def cases(draw: st.DrawFn, n_min: int, n_max: int) -> tuple[Config, list[bytes],
     return cfg, pkts, where
 
 
-_SETTINGS = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow,
-                                                       HealthCheck.data_too_large])
+_SETTINGS = dict(
+    deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
+)
 
 
 @settings(max_examples=600, **_SETTINGS)  # 25-45 packets each: ~21k cases

@@ -123,6 +123,9 @@ def test_workers_use_disjoint_port_slices(af):
     }
     assert not p0 & p1
     assert all(40000 <= p < 40050 for p in p0) and all(40050 <= p < 40100 for p in p1)
+    assert {core.snat_port_worker(p) for p in p0} == {0}
+    assert {core.snat_port_worker(p) for p in p1} == {1}
+    assert core.snat_port_worker(80) is None
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -291,6 +291,37 @@ static uint32_t new_flow(cdn_ctx_t *ctx, cdn_worker_t *w, const cdn_snap_t *snap
   return CDN_INVALID_ID;
 }
 
+/* A packet that missed its first bucket is probably a new flow: work out where its return
+ * key will live and prefetch those buckets now, so that creating the session does not wait
+ * for them (the clash check has to read both). Only a prefetch: no state changes here. */
+static inline void peek_new_flow(const cdn_ctx_t *ctx, const cdn_worker_t *w,
+                                 const cdn_snap_t *snap, const cp_pkt_t *p, const cdn_meta_t *m)
+{
+  if (p->proto != CP_IPPROTO_TCP && p->proto != CP_IPPROTO_UDP && p->proto != CP_IPPROTO_SCTP)
+    return;
+  const cdn_vkey_t *k = vkey_find(snap, p->af, &p->dst, p->proto, p->dport);
+  if (!k && snap->n_node && is_node_addr(snap, p->af, &p->dst))
+    k = vkey_find(snap, p->af, &zero_addr, p->proto, p->dport);
+  if (!k || !k->xlat || (k->xlat->flags & CDN_XF_AFFINITY))
+    return;
+  const cdn_xlat_t *x = k->xlat;
+  int ext = x->kind != CDN_VIP_CLUSTER_IP && !m->from_pod;
+  int local = ext ? !!(x->flags & CDN_XF_EXT_LOCAL) : !!(x->flags & CDN_XF_INT_LOCAL);
+  const uint16_t *lb = x->lb[local];
+  if (!lb)
+    return;
+  uint32_t h = cp_flow_hash(p, x->hash_fields, ctx->cfg.hash_seed);
+  const cdn_be_t *be = &x->be[lb[((uint64_t)h * x->m) >> 32]];
+  int nonat = !!(be->flags & CDN_BF_NO_NAT);
+  if (!nonat && (cdn_addr_eq(&be->addr, &p->src) || (ext && !local && !(be->flags & CDN_BF_LOCAL))))
+    return; /* SNAT: the return key depends on the port still to be allocated */
+  cdn_key_t rk = {nonat ? p->dst : be->addr, p->src, nonat ? p->dport : be->port, p->sport,
+                  p->proto, p->af};
+  cdn_hpos_t hp = cdn_hpos(w, cdn_key_hash64(&rk));
+  __builtin_prefetch(&w->bk[hp.b1]);
+  __builtin_prefetch(&w->bk[hp.b2]);
+}
+
 /* ---- rewrite of a packet of a known flow ----------------------------------------------- */
 
 static inline void apply(cdn_ctx_t *ctx, cdn_worker_t *w, uint8_t *d, const cp_pkt_t *p,
@@ -402,6 +433,8 @@ static uint32_t burst(cdn_ctx_t *ctx, cdn_worker_t *w, const cdn_snap_t *snap,
     if (!mm) {
       /* not in the first bucket: a new flow, or a key displaced to its second bucket */
       __builtin_prefetch(&w->bk[st->b2]);
+      if (st->kind == K_NORMAL)
+        peek_new_flow(ctx, w, snap, &w->views[i], meta ? &meta[i] : &default_meta);
       continue;
     }
     if (mm) {

@@ -323,6 +323,16 @@ uint32_t cdn_snat_ports_in_use(cdn_ctx_t *ctx, uint32_t worker)
   return ctx->w[worker]->ports_in_use;
 }
 
+uint32_t cdn_snat_port_worker(cdn_ctx_t *ctx, uint16_t port)
+{
+  if (!ctx)
+    return CDN_INVALID_ID;
+  for (uint32_t i = 0; i < ctx->cfg.n_workers; i++)
+    if (port >= ctx->w[i]->port_lo && port <= ctx->w[i]->port_hi)
+      return i;
+  return CDN_INVALID_ID;
+}
+
 int cdn_counters_get(cdn_ctx_t *ctx, uint32_t worker, uint64_t *out)
 {
   if (!ctx || worker >= ctx->cfg.n_workers || !out)

@@ -15,6 +15,8 @@ from pycontrol.manager import cli as manager_cli
 # HELP, add_arguments(parser) and main(args) -> int.
 BENCHES: dict[str, str] = {
     "common": "pycontrol.bench.common",
+    "api": "pycontrol.bench.api",
+    "policy": "pycontrol.bench.policy",
     "dnat": "pycontrol.bench.dnat",
 }
 

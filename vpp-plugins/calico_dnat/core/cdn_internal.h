@@ -100,7 +100,11 @@ typedef struct {
   uint32_t endpoint; /* policy endpoint of the first packet */
   uint8_t af, proto, state, sflags;
   uint8_t verdict, rflags, dir, pad;
-  uint32_t pad2;
+  /* per direction [CDN_DIR_FWD, CDN_DIR_REV]: the one's-complement sum (folded) of the
+   * address rewrite, ~old + new over the changed addresses, computed once when the
+   * session is made; an established TCP/UDP packet adds it to the IPv4 header checksum
+   * and (with its port changes) to the L4 checksum instead of recomputing it */
+  uint16_t cdelta[2];
 } cdn_sess_t;
 
 enum {

@@ -140,6 +140,8 @@ static uint32_t finish_rec(cdn_ctx_t *ctx, cdn_worker_t *w, uint32_t idx, const 
   s->dir = m->dir;
   s->state = CDN_TCP_SYN;
   s->expires = now + cdn_sess_timeout(&ctx->cfg, s);
+  s->cdelta[CDN_DIR_FWD] = cdn_addr_delta(s->af, &s->a[0], &s->a[3], &s->a[1], &s->a[2]);
+  s->cdelta[CDN_DIR_REV] = cdn_addr_delta(s->af, &s->a[2], &s->a[1], &s->a[3], &s->a[0]);
   if (link_rec(w, idx, r) < 0) {
     cdn_sess_release_unlinked(w, idx);
     return CDN_INVALID_ID;
@@ -351,13 +353,15 @@ static inline void apply(cdn_ctx_t *ctx, cdn_worker_t *w, uint8_t *d, const cp_p
   else if (dir)
     s->sflags |= CDN_SF_SEEN_REV;
   s->expires = now + cdn_sess_timeout(&ctx->cfg, s);
-  if (dir == CDN_DIR_FWD) {
-    cdn_rewrite(d, p, &s->a[3], s->p[3], &s->a[2], s->p[2]);
-    r->flags |= s->rflags & (CDN_R_DNAT | CDN_R_SNAT | CDN_R_NO_NAT | CDN_R_HAIRPIN);
-  } else {
-    cdn_rewrite(d, p, &s->a[1], s->p[1], &s->a[0], s->p[0]);
-    r->flags |= CDN_R_REVERSE;
-  }
+  /* forward: to snat:sport -> backend:bport; return: to vip:vport -> client:cport */
+  uint32_t ns = dir == CDN_DIR_FWD ? 3 : 1, nd = dir == CDN_DIR_FWD ? 2 : 0;
+  if (CDN_LIKELY(s->proto == CP_IPPROTO_TCP || s->proto == CP_IPPROTO_UDP))
+    cdn_rewrite_l4_fast(d, p, &s->a[ns], s->p[ns], &s->a[nd], s->p[nd], s->cdelta[dir]);
+  else
+    cdn_rewrite(d, p, &s->a[ns], s->p[ns], &s->a[nd], s->p[nd]);
+  r->flags |= dir == CDN_DIR_FWD
+                  ? s->rflags & (CDN_R_DNAT | CDN_R_SNAT | CDN_R_NO_NAT | CDN_R_HAIRPIN)
+                  : CDN_R_REVERSE;
   w->cnt[CDN_CNT_REWRITTEN]++;
 }
 

@@ -149,7 +149,18 @@ typedef struct {
   uint16_t tag;
   uint16_t pad;
   uint32_t ref;
+  /* what stage 2 worked out for a probable new flow (CDN_HINT_*), so that creating its
+   * session does not repeat it: the translation, Maglev's backend, the return key's
+   * buckets. Valid for this burst only (same snapshot, same packet). */
+  uint8_t hint;
+  uint8_t pad2;
+  uint16_t rtag;
+  uint32_t rb1, rb2;
+  const struct cdn_xlat *hx;
+  const cdn_be_t *hbe;
 } cdn_pstate_t;
+
+enum { CDN_HINT_XLAT = 1u << 0, CDN_HINT_BE = 1u << 1, CDN_HINT_REV = 1u << 2 };
 
 typedef struct {
   /* burst scratch */

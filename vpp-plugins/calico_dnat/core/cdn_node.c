@@ -98,12 +98,19 @@ static uint32_t alloc_rec(cdn_ctx_t *ctx, cdn_worker_t *w, uint32_t now)
  * When the return key is taken (the client used the same source port towards another VIP
  * that has the same backend), the source port alone is remapped to one whose return key
  * is free, as conntrack's clash resolution does. */
-static int link_rec(cdn_worker_t *w, uint32_t idx, cdn_result_t *r)
+static int link_rec(cdn_worker_t *w, uint32_t idx, const cdn_pstate_t *st, cdn_result_t *r)
 {
   cdn_key_t k;
   cdn_sess_t *s = &w->rec[idx];
   cdn_rec_key(s, CDN_DIR_REV, &k);
-  cdn_hpos_t hr = cdn_hpos(w, cdn_key_hash64(&k));
+  cdn_hpos_t hr;
+  if (st->hint & CDN_HINT_REV) { /* stage 2 hashed this very return key */
+    hr.b1 = st->rb1;
+    hr.b2 = st->rb2;
+    hr.tag = st->rtag;
+  } else {
+    hr = cdn_hpos(w, cdn_key_hash64(&k));
+  }
   uint32_t tries = 0;
   while (cdn_sess_lookup(w, &k, hr) != CDN_INVALID_ID) {
     int remappable = !(s->sflags & CDN_SF_SNAT_PORT) && s->proto != CP_IPPROTO_ICMP &&
@@ -118,8 +125,8 @@ static int link_rec(cdn_worker_t *w, uint32_t idx, cdn_result_t *r)
     cdn_rec_key(s, CDN_DIR_REV, &k);
     hr = cdn_hpos(w, cdn_key_hash64(&k));
   }
-  cdn_rec_key(s, CDN_DIR_FWD, &k);
-  cdn_hpos_t hf = cdn_hpos(w, cdn_key_hash64(&k));
+  /* the forward key is the packet's: stage 1 hashed it */
+  cdn_hpos_t hf = {st->b1, st->b2, st->tag};
   if (cdn_sess_insert(w, idx << 1 | CDN_DIR_FWD, hf) < 0) {
     drop(w, r, CDN_E_SESSION_LIMIT);
     return -ENOSPC;
@@ -133,7 +140,7 @@ static int link_rec(cdn_worker_t *w, uint32_t idx, cdn_result_t *r)
 }
 
 static uint32_t finish_rec(cdn_ctx_t *ctx, cdn_worker_t *w, uint32_t idx, const cdn_meta_t *m,
-                           uint32_t now, cdn_result_t *r)
+                           const cdn_pstate_t *st, uint32_t now, cdn_result_t *r)
 {
   cdn_sess_t *s = &w->rec[idx];
   s->endpoint = m->endpoint;
@@ -142,7 +149,7 @@ static uint32_t finish_rec(cdn_ctx_t *ctx, cdn_worker_t *w, uint32_t idx, const 
   s->expires = now + cdn_sess_timeout(&ctx->cfg, s);
   s->cdelta[CDN_DIR_FWD] = cdn_addr_delta(s->af, &s->a[0], &s->a[3], &s->a[1], &s->a[2]);
   s->cdelta[CDN_DIR_REV] = cdn_addr_delta(s->af, &s->a[2], &s->a[1], &s->a[3], &s->a[0]);
-  if (link_rec(w, idx, r) < 0) {
+  if (link_rec(w, idx, st, r) < 0) {
     cdn_sess_release_unlinked(w, idx);
     return CDN_INVALID_ID;
   }
@@ -153,7 +160,7 @@ static uint32_t finish_rec(cdn_ctx_t *ctx, cdn_worker_t *w, uint32_t idx, const 
 
 static uint32_t dnat_flow(cdn_ctx_t *ctx, cdn_worker_t *w, const cdn_snap_t *snap,
                           const cdn_xlat_t *x, const cp_pkt_t *p, const cdn_meta_t *m,
-                          uint32_t now, cdn_result_t *r)
+                          const cdn_pstate_t *st, uint32_t now, cdn_result_t *r)
 {
   int ext = x->kind != CDN_VIP_CLUSTER_IP && !m->from_pod;
   int local = ext ? !!(x->flags & CDN_XF_EXT_LOCAL) : !!(x->flags & CDN_XF_INT_LOCAL);
@@ -173,6 +180,8 @@ static uint32_t dnat_flow(cdn_ctx_t *ctx, cdn_worker_t *w, const cdn_snap_t *sna
     if (be)
       w->cnt[CDN_CNT_AFFINITY_HITS]++;
   }
+  if (!be && (st->hint & CDN_HINT_BE))
+    be = st->hbe; /* stage 2's Maglev pick for this packet (no affinity) */
   if (!be) {
     uint32_t h = cp_flow_hash(p, x->hash_fields, ctx->cfg.hash_seed);
     be = &x->be[lb[((uint64_t)h * x->m) >> 32]];
@@ -218,7 +227,7 @@ static uint32_t dnat_flow(cdn_ctx_t *ctx, cdn_worker_t *w, const cdn_snap_t *sna
                         (hairpin ? CDN_R_HAIRPIN : 0));
   if (x->flags & CDN_XF_AFFINITY)
     cdn_aff_store(w, &p->src, x->id, be->id, be->gen, now + x->affinity_ms, now);
-  return finish_rec(ctx, w, idx, m, now, r);
+  return finish_rec(ctx, w, idx, m, st, now, r);
 }
 
 static int nat_outgoing(const cdn_snap_t *s, const cp_pkt_t *p)
@@ -236,8 +245,8 @@ static int nat_outgoing(const cdn_snap_t *s, const cp_pkt_t *p)
 }
 
 static uint32_t snat_flow(cdn_ctx_t *ctx, cdn_worker_t *w, const cdn_snap_t *snap,
-                          const cp_pkt_t *p, const cdn_meta_t *m, uint32_t now,
-                          cdn_result_t *r)
+                          const cp_pkt_t *p, const cdn_meta_t *m, const cdn_pstate_t *st,
+                          uint32_t now, cdn_result_t *r)
 {
   int ai = cdn_af_idx(p->af);
   if (!snap->has_snat[ai]) {
@@ -271,42 +280,52 @@ static uint32_t snat_flow(cdn_ctx_t *ctx, cdn_worker_t *w, const cdn_snap_t *sna
   s->be_id = ai ? CDN_BE_SNAT6 : CDN_BE_SNAT4;
   s->be_gen = snap->snat_gen[ai];
   s->rflags = CDN_R_SNAT;
-  return finish_rec(ctx, w, idx, m, now, r);
+  return finish_rec(ctx, w, idx, m, st, now, r);
 }
 
 static uint32_t new_flow(cdn_ctx_t *ctx, cdn_worker_t *w, const cdn_snap_t *snap,
-                         const cp_pkt_t *p, const cdn_meta_t *m, uint32_t now, cdn_result_t *r)
+                         const cp_pkt_t *p, const cdn_meta_t *m, const cdn_pstate_t *st,
+                         uint32_t now, cdn_result_t *r)
 {
+  if (st->hint & CDN_HINT_XLAT)
+    return dnat_flow(ctx, w, snap, st->hx, p, m, st, now, r);
   if (p->proto == CP_IPPROTO_TCP || p->proto == CP_IPPROTO_UDP || p->proto == CP_IPPROTO_SCTP) {
     const cdn_vkey_t *k = vkey_find(snap, p->af, &p->dst, p->proto, p->dport);
     if (!k && snap->n_node && is_node_addr(snap, p->af, &p->dst))
       k = vkey_find(snap, p->af, &zero_addr, p->proto, p->dport);
     if (k && k->xlat)
-      return dnat_flow(ctx, w, snap, k->xlat, p, m, now, r);
+      return dnat_flow(ctx, w, snap, k->xlat, p, m, st, now, r);
   }
   if (vkey_find(snap, p->af, &p->dst, 0, 0)) {
     drop(w, r, CDN_E_VIP_NO_PORT);
     return CDN_INVALID_ID;
   }
   if (nat_outgoing(snap, p))
-    return snat_flow(ctx, w, snap, p, m, now, r);
+    return snat_flow(ctx, w, snap, p, m, st, now, r);
   return CDN_INVALID_ID;
 }
 
 /* A packet that missed its first bucket is probably a new flow: work out where its return
  * key will live and prefetch those buckets now, so that creating the session does not wait
- * for them (the clash check has to read both). Only a prefetch: no state changes here. */
+ * for them (the clash check has to read both). Nothing changes but the packet's hints
+ * (translation, backend, return-key buckets), which session creation uses instead of
+ * working them out again. */
 static inline void peek_new_flow(const cdn_ctx_t *ctx, const cdn_worker_t *w,
-                                 const cdn_snap_t *snap, const cp_pkt_t *p, const cdn_meta_t *m)
+                                 const cdn_snap_t *snap, const cp_pkt_t *p, const cdn_meta_t *m,
+                                 cdn_pstate_t *st)
 {
   if (p->proto != CP_IPPROTO_TCP && p->proto != CP_IPPROTO_UDP && p->proto != CP_IPPROTO_SCTP)
     return;
   const cdn_vkey_t *k = vkey_find(snap, p->af, &p->dst, p->proto, p->dport);
   if (!k && snap->n_node && is_node_addr(snap, p->af, &p->dst))
     k = vkey_find(snap, p->af, &zero_addr, p->proto, p->dport);
-  if (!k || !k->xlat || (k->xlat->flags & CDN_XF_AFFINITY))
+  if (!k || !k->xlat)
     return;
   const cdn_xlat_t *x = k->xlat;
+  st->hx = x;
+  st->hint = CDN_HINT_XLAT;
+  if (x->flags & CDN_XF_AFFINITY)
+    return; /* the backend may come from the affinity table */
   int ext = x->kind != CDN_VIP_CLUSTER_IP && !m->from_pod;
   int local = ext ? !!(x->flags & CDN_XF_EXT_LOCAL) : !!(x->flags & CDN_XF_INT_LOCAL);
   const uint16_t *lb = x->lb[local];
@@ -314,6 +333,8 @@ static inline void peek_new_flow(const cdn_ctx_t *ctx, const cdn_worker_t *w,
     return;
   uint32_t h = cp_flow_hash(p, x->hash_fields, ctx->cfg.hash_seed);
   const cdn_be_t *be = &x->be[lb[((uint64_t)h * x->m) >> 32]];
+  st->hbe = be;
+  st->hint |= CDN_HINT_BE;
   int nonat = !!(be->flags & CDN_BF_NO_NAT);
   if (!nonat && (cdn_addr_eq(&be->addr, &p->src) || (ext && !local && !(be->flags & CDN_BF_LOCAL))))
     return; /* SNAT: the return key depends on the port still to be allocated */
@@ -322,11 +343,15 @@ static inline void peek_new_flow(const cdn_ctx_t *ctx, const cdn_worker_t *w,
   cdn_hpos_t hp = cdn_hpos(w, cdn_key_hash64(&rk));
   __builtin_prefetch(&w->bk[hp.b1]);
   __builtin_prefetch(&w->bk[hp.b2]);
+  st->rb1 = hp.b1;
+  st->rb2 = hp.b2;
+  st->rtag = hp.tag;
+  st->hint |= CDN_HINT_REV;
 }
 
 /* ---- rewrite of a packet of a known flow ----------------------------------------------- */
 
-static inline void apply(cdn_ctx_t *ctx, cdn_worker_t *w, uint8_t *d, const cp_pkt_t *p,
+static inline __attribute__((always_inline)) void apply(cdn_ctx_t *ctx, cdn_worker_t *w, uint8_t *d, const cp_pkt_t *p,
                          const cdn_pstate_t *st, uint32_t now, cdn_result_t *r)
 {
   uint32_t idx = st->ref >> 1, dir = st->ref & 1;
@@ -388,6 +413,7 @@ static uint32_t burst(cdn_ctx_t *ctx, cdn_worker_t *w, const cdn_snap_t *snap,
     st->kind = K_SKIP;
     st->ref = CDN_INVALID_ID;
     st->deferred = st->classify = 0;
+    st->hint = 0;
     if (CDN_UNLIKELY(cp_pkt_parse(data[i], len[i], p) != CP_PKT_OK)) {
       w->cnt[CDN_CNT_UNPARSED]++;
       continue;
@@ -438,7 +464,7 @@ static uint32_t burst(cdn_ctx_t *ctx, cdn_worker_t *w, const cdn_snap_t *snap,
       /* not in the first bucket: a new flow, or a key displaced to its second bucket */
       __builtin_prefetch(&w->bk[st->b2]);
       if (st->kind == K_NORMAL)
-        peek_new_flow(ctx, w, snap, &w->views[i], meta ? &meta[i] : &default_meta);
+        peek_new_flow(ctx, w, snap, &w->views[i], meta ? &meta[i] : &default_meta, st);
       continue;
     }
     if (mm) {
@@ -495,7 +521,7 @@ static uint32_t burst(cdn_ctx_t *ctx, cdn_worker_t *w, const cdn_snap_t *snap,
         continue;
       }
       const cdn_meta_t *m = meta ? &meta[i] : &default_meta;
-      uint32_t idx = new_flow(ctx, w, snap, p, m, now, r);
+      uint32_t idx = new_flow(ctx, w, snap, p, m, st, now, r);
       if (idx == CDN_INVALID_ID) {
         if (r->next == CDN_NEXT_FORWARD)
           w->cnt[CDN_CNT_PASSED]++;

@@ -156,7 +156,7 @@ static inline uint16_t cdn_addr_delta(uint8_t af, const cp_addr_t *os, const cp_
   uint64_t acc = 0;
   const cp_addr_t *o[2] = {os, od}, *n[2] = {ns, nd};
   for (int k = 0; k < 2; k++) {
-    if (!memcmp(o[k]->b, n[k]->b, len))
+    if (cdn_addr_eq(o[k], n[k])) /* IPv4 addresses are zero-padded */
       continue;
     for (uint32_t i = 0; i < len; i += 2) {
       uint16_t ow, nw;

@@ -1,10 +1,12 @@
-/* The established fast rewrite (precomputed address checksum delta, cdn_rewrite_l4_fast)
+/* Fast-path pieces against their plain definitions.
+ * The established fast rewrite (precomputed address checksum delta, cdn_rewrite_l4_fast)
  * writes exactly the bytes of the general rewrite (cdn_rewrite) for TCP and UDP, IPv4 and
  * IPv6, whatever the checksum fields hold (also wrong ones, 0, 0xffff, a zero UDP
  * checksum) and whichever addresses and ports change. */
 #include <stdlib.h>
 
 #include "cdn_rewrite_inline.h"
+#include "cdn_session_inline.h"
 #include "cp_test.h"
 #include "pktgen.h"
 
@@ -113,8 +115,30 @@ static void test_fast_rewrite_of_a_valid_packet_leaves_valid_checksums(void)
   }
 }
 
+/* The (vector) bucket match returns exactly the slots whose tag equals the key's,
+ * whatever the values stored next to the tags hold. */
+static void test_bucket_match_finds_exactly_the_equal_tags(void)
+{
+  cdn_bucket_t b;
+  uint32_t wrong = 0;
+  for (uint32_t it = 0; it < 100000; it++) {
+    uint16_t tag = (uint16_t)(rnd32() % 8 + 1); /* few distinct tags: many matches */
+    for (uint32_t j = 0; j < CDN_BUCKET_WAYS; j++) {
+      b.tag[j] = (uint16_t)(rnd32() % 9);
+      b.val[j] = rnd32() % 2 ? (uint32_t)tag * 0x10001u : rnd32();
+    }
+    b.pad = rnd32();
+    uint32_t want = 0;
+    for (uint32_t j = 0; j < CDN_BUCKET_WAYS; j++)
+      want |= (uint32_t)(b.tag[j] == tag) << j;
+    wrong += cdn_bucket_match(&b, tag) != want;
+  }
+  CHECK_EQ(wrong, 0);
+}
+
 int main(void)
 {
+  RUN(test_bucket_match_finds_exactly_the_equal_tags);
   RUN(test_fast_rewrite_writes_exactly_the_general_rewrites_bytes);
   RUN(test_fast_rewrite_of_a_valid_packet_leaves_valid_checksums);
   return cp_test_failures != 0;

@@ -16,6 +16,10 @@
 enum { K_SKIP = 0, K_NORMAL = 1, K_ICMP_ERR = 2 };
 
 #define CDN_SWEEP_PER_BURST 64u
+/* how far stage 2 (bucket match, record prefetch) runs ahead of stage 3 (docs/dnat.md) */
+#ifndef CDN_STAGE2_AHEAD
+#define CDN_STAGE2_AHEAD 16u
+#endif
 #define CDN_SWEEP_ON_FULL 256u
 #define TCP_FIN 0x01
 #define TCP_SYN 0x02
@@ -390,6 +394,33 @@ static inline __attribute__((always_inline)) void apply(cdn_ctx_t *ctx, cdn_work
   w->cnt[CDN_CNT_REWRITTEN]++;
 }
 
+/* Stage 2 for one packet: match the 16-bit fingerprint in its first bucket (prefetched by
+ * stage 1) and prefetch the candidate record, or, on no match (a new flow, or a key
+ * displaced to its second bucket), prefetch the second bucket and work out the new flow's
+ * hints. Only a candidate: stage 3 verifies it against the full key. */
+static inline __attribute__((always_inline)) void
+stage2(const cdn_ctx_t *ctx, cdn_worker_t *w, const cdn_snap_t *snap, const cdn_meta_t *meta,
+       uint32_t i)
+{
+  cdn_pstate_t *st = &w->ps[i];
+  if (st->kind == K_SKIP)
+    return;
+  const cdn_bucket_t *b = &w->bk[st->b1];
+  uint32_t mm = cdn_bucket_match(b, st->tag);
+  if (!mm) {
+    __builtin_prefetch(&w->bk[st->b2]);
+    if (st->kind == K_NORMAL)
+      peek_new_flow(ctx, w, snap, &w->views[i], meta ? &meta[i] : &default_meta, st);
+    return;
+  }
+  /* a 104-byte record spans two or three cache lines: fetch them all */
+  st->ref = b->val[__builtin_ctz(mm)];
+  const uint8_t *rp = (const uint8_t *)&w->rec[st->ref >> 1];
+  __builtin_prefetch(rp);
+  __builtin_prefetch(rp + 64);
+  __builtin_prefetch(rp + sizeof(cdn_sess_t) - 1);
+}
+
 /* ---- the burst ----------------------------------------------------------------------------- */
 
 static uint32_t burst(cdn_ctx_t *ctx, cdn_worker_t *w, const cdn_snap_t *snap,
@@ -453,33 +484,19 @@ static uint32_t burst(cdn_ctx_t *ctx, cdn_worker_t *w, const cdn_snap_t *snap,
     __builtin_prefetch(&w->bk[hp.b1]); /* most keys sit in their first bucket */
   }
 
-  /* 2: fingerprint match; prefetch the candidate record (or the second bucket) */
-  for (uint32_t i = 0; i < n; i++) {
-    cdn_pstate_t *st = &w->ps[i];
-    if (st->kind == K_SKIP)
-      continue;
-    const cdn_bucket_t *b = &w->bk[st->b1];
-    uint32_t mm = cdn_bucket_match(b, st->tag);
-    if (!mm) {
-      /* not in the first bucket: a new flow, or a key displaced to its second bucket */
-      __builtin_prefetch(&w->bk[st->b2]);
-      if (st->kind == K_NORMAL)
-        peek_new_flow(ctx, w, snap, &w->views[i], meta ? &meta[i] : &default_meta, st);
-      continue;
-    }
-    if (mm) {
-      /* a 104-byte record spans two or three cache lines: fetch them all */
-      st->ref = b->val[__builtin_ctz(mm)]; /* the candidate stage 3 verifies first */
-      const uint8_t *rp = (const uint8_t *)&w->rec[st->ref >> 1];
-      __builtin_prefetch(rp);
-      __builtin_prefetch(rp + 64);
-      __builtin_prefetch(rp + sizeof(cdn_sess_t) - 1);
-    }
-  }
+  /* 2 runs CDN_STAGE2_AHEAD packets ahead of 3, so that the record fetches it starts
+   * overlap stage 3's work on earlier packets instead of waiting for each other. A
+   * candidate found after earlier packets of the burst changed the table is still only a
+   * candidate: stage 3 verifies it, as it must anyway. */
+  uint32_t ahead = n < CDN_STAGE2_AHEAD ? n : CDN_STAGE2_AHEAD;
+  for (uint32_t i = 0; i < ahead; i++)
+    stage2(ctx, w, snap, meta, i);
 
   /* 3: verify, validate, create, rewrite (verdict-pending packets are deferred) */
   uint32_t n_def = 0, n_cls = 0, rewritten = 0;
   for (uint32_t i = 0; i < n; i++) {
+    if (i + ahead < n)
+      stage2(ctx, w, snap, meta, i + ahead);
     cdn_pstate_t *st = &w->ps[i];
     cp_pkt_t *p = &w->views[i];
     cdn_result_t *r = &res[i];

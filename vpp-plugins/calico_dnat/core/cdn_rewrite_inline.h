@@ -154,6 +154,14 @@ static inline uint16_t cdn_addr_delta(uint8_t af, const cp_addr_t *os, const cp_
 {
   uint32_t len = cdn_addr_len(af);
   uint64_t acc = 0;
+  if (af == 4) {
+    uint32_t w[4] = {os->w[0], ns->w[0], od->w[0], nd->w[0]};
+    for (int k = 0; k < 4; k += 2)
+      if (w[k] != w[k + 1])
+        acc += (uint16_t)~(w[k] & 0xffff) + (uint16_t)~(w[k] >> 16) + (w[k + 1] & 0xffff) +
+               (w[k + 1] >> 16);
+    return cp_csum_fold(acc);
+  }
   const cp_addr_t *o[2] = {os, od}, *n[2] = {ns, nd};
   for (int k = 0; k < 2; k++) {
     if (cdn_addr_eq(o[k], n[k])) /* IPv4 addresses are zero-padded */

@@ -95,12 +95,11 @@ static cdn_hpos_t ref_hpos(const cdn_worker_t *w, uint32_t ref)
   return cdn_hpos(w, cdn_key_hash64(&k));
 }
 
+/* The lowest empty slot (tag 0), or -1. */
 static int bucket_free_slot(const cdn_bucket_t *b)
 {
-  for (int j = 0; j < CDN_BUCKET_WAYS; j++)
-    if (!b->tag[j])
-      return j;
-  return -1;
+  uint32_t m = cdn_bucket_match(b, 0);
+  return m ? __builtin_ctz(m) : -1;
 }
 
 static uint64_t rnd(cdn_worker_t *w)
@@ -185,6 +184,10 @@ uint32_t cdn_sess_alloc(cdn_worker_t *w)
     return i;
   cdn_sess_t *s = &w->rec[i];
   w->free_head = s->be_id;
+  /* the free list is threaded through the records: start fetching the next allocation's
+   * record now, so a list scrambled by expiry does not cost one dependent miss per flow */
+  if (w->free_head != CDN_INVALID_ID)
+    __builtin_prefetch(&w->rec[w->free_head], 1);
   memset(s, 0, sizeof(*s));
   s->sflags = CDN_SF_USED;
   w->n_used++;

@@ -147,7 +147,8 @@ static uint32_t finish_rec(cdn_ctx_t *ctx, cdn_worker_t *w, uint32_t idx, const 
                            const cdn_pstate_t *st, uint32_t now, cdn_result_t *r)
 {
   cdn_sess_t *s = &w->rec[idx];
-  s->endpoint = m->endpoint;
+  w->pol[idx].endpoint = m->endpoint;
+  w->pol[idx].gen = 0;
   s->dir = m->dir;
   s->state = CDN_TCP_SYN;
   s->expires = now + cdn_sess_timeout(&ctx->cfg, s);
@@ -413,11 +414,10 @@ stage2(const cdn_ctx_t *ctx, cdn_worker_t *w, const cdn_snap_t *snap, const cdn_
       peek_new_flow(ctx, w, snap, &w->views[i], meta ? &meta[i] : &default_meta, st);
     return;
   }
-  /* a 104-byte record spans two or three cache lines: fetch them all */
+  /* a 96-byte record spans exactly two cache lines */
   st->ref = b->val[__builtin_ctz(mm)];
   const uint8_t *rp = (const uint8_t *)&w->rec[st->ref >> 1];
   __builtin_prefetch(rp);
-  __builtin_prefetch(rp + 64);
   __builtin_prefetch(rp + sizeof(cdn_sess_t) - 1);
 }
 
@@ -553,8 +553,9 @@ static uint32_t burst(cdn_ctx_t *ctx, cdn_worker_t *w, const cdn_snap_t *snap,
       w->deferred[n_def++] = (uint16_t)i;
       continue;
     }
-    if (snap->has_hook && (s->policy_gen != pgen || !(s->sflags & CDN_SF_CLASSIFIED))) {
-      s->policy_gen = pgen;
+    if (snap->has_hook &&
+        (w->pol[ref >> 1].gen != pgen || !(s->sflags & CDN_SF_CLASSIFIED))) {
+      w->pol[ref >> 1].gen = pgen;
       s->sflags |= CDN_SF_PENDING | CDN_SF_CLASSIFIED;
       st->deferred = st->classify = 1;
       w->deferred[n_def++] = (uint16_t)i;
@@ -572,7 +573,7 @@ static uint32_t burst(cdn_ctx_t *ctx, cdn_worker_t *w, const cdn_snap_t *snap,
       if (s->proto == CP_IPPROTO_ICMP || s->proto == CP_IPPROTO_ICMPV6)
         cv->icmp_type = s->af == 4 ? 8 : 128;
       w->cls_ptr[n_cls] = cv;
-      w->cls_ep[n_cls] = s->endpoint;
+      w->cls_ep[n_cls] = w->pol[ref >> 1].endpoint;
       w->cls_dir[n_cls] = s->dir;
       w->cls_sess[n_cls] = ref >> 1;
       n_cls++;

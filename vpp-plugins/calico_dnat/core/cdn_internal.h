@@ -61,9 +61,13 @@ typedef struct {
   uint8_t proto;
   uint8_t af;
   uint8_t used;
-  uint8_t pad[3];
+  uint8_t refs[3]; /* markers: translations on the address (control side only) */
   const cdn_xlat_t *xlat;
 } cdn_vkey_t;
+
+/* The key table lives in pages shared between snapshots (see cdn_vkeys.c). */
+#define CDN_VKEY_PAGE_BITS 7 /* 128 slots, 4 KiB */
+#define CDN_VKEY_PAGE (1u << CDN_VKEY_PAGE_BITS)
 
 typedef struct {
   cp_addr_t addr;
@@ -71,8 +75,8 @@ typedef struct {
 } cdn_pfx_t;
 
 typedef struct {
-  uint32_t mask; /* key slots - 1 (power of two) */
-  cdn_vkey_t *keys;
+  uint32_t mask;      /* key slots - 1 (power of two, at least one page) */
+  cdn_vkey_t **pages; /* (mask + 1) / CDN_VKEY_PAGE pages; the array is the snapshot's */
   uint32_t n_node;
   cdn_pfx_t node[CDN_MAX_NODE_ADDRS]; /* len unused */
   uint8_t has_snat[2];                /* [0] v4, [1] v6 */
@@ -219,7 +223,36 @@ struct cdn_ctx {
   uint8_t has_hook;
   cp_policy_hook_t hook;
   cdn_worker_t *w[CDN_MAX_WORKERS];
+  /* the VIP key table being edited (cdn_vkeys.c): pages written in the open transaction
+   * are fresh; the pages they replaced are in the undo log until commit or abort */
+  uint32_t vk_mask, vk_used, vk_n_undo, vk_prev_mask;
+  cdn_vkey_t **vk_pages;
+  uint8_t *vk_fresh;
+  uint32_t *vk_undo_page;
+  cdn_vkey_t **vk_undo_old;
+  cdn_vkey_t **vk_prev_pages; /* the table before a grow in the open transaction */
+  uint8_t *vk_prev_fresh;
+  uint32_t *vk_prev_undo_page;
+  cdn_vkey_t **vk_prev_undo_old;
+  uint32_t xlat_free_hint; /* no free translation id below this */
 };
+
+static inline const cdn_vkey_t *cdn_vkey_slot(const cdn_snap_t *s, uint32_t i)
+{
+  return &s->pages[i >> CDN_VKEY_PAGE_BITS][i & (CDN_VKEY_PAGE - 1)];
+}
+
+/* VIP key table (cdn_vkeys.c) */
+int cdn_vk_init(cdn_ctx_t *ctx);
+void cdn_vk_free(cdn_ctx_t *ctx);
+int cdn_vk_lookup(const cdn_ctx_t *ctx, uint8_t af, const cp_addr_t *a, uint8_t proto,
+                  uint16_t port, const cdn_xlat_t **xlat);
+int cdn_vk_add(cdn_ctx_t *ctx, const cdn_xlat_t *x);
+int cdn_vk_replace(cdn_ctx_t *ctx, const cdn_xlat_t *x);
+int cdn_vk_del(cdn_ctx_t *ctx, const cdn_xlat_t *x);
+int cdn_vk_snapshot(const cdn_ctx_t *ctx, cdn_snap_t *s);
+void cdn_vk_commit(cdn_ctx_t *ctx);
+void cdn_vk_abort(cdn_ctx_t *ctx);
 
 static inline int cdn_af_idx(uint8_t af) { return af == 6; }
 static inline uint32_t cdn_addr_len(uint8_t af) { return af == 4 ? 4u : 16u; }

@@ -41,7 +41,7 @@ static inline const cdn_vkey_t *vkey_find(const cdn_snap_t *s, uint8_t af, const
       cp_flow_hash_tuple(a, &zero_addr, port, 0, proto,
                          CP_FH_SRC_ADDR | CP_FH_SRC_PORT | CP_FH_PROTO, af) & s->mask;
   for (;; i = (i + 1) & s->mask) {
-    const cdn_vkey_t *k = &s->keys[i];
+    const cdn_vkey_t *k = cdn_vkey_slot(s, i);
     if (!k->used)
       return NULL;
     if (k->port == port && k->proto == proto && k->af == af && cdn_addr_eq(&k->addr, a))

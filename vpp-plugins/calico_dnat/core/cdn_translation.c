@@ -1,8 +1,10 @@
 /*
  * Control side: the context, translations, backend ids, node addresses, SNAT
- * configuration and the policy hook. Every change builds a new immutable snapshot and
- * publishes it through cp/epoch.h; the previous snapshot (and replaced translations) are
- * freed once no worker can hold them. A failed call changes nothing.
+ * configuration and the policy hook. Every change publishes a new immutable snapshot
+ * through cp/epoch.h; the previous snapshot (and replaced translations and key-table
+ * pages) are freed once no worker can hold them. The VIP key table is edited page by page
+ * (cdn_vkeys.c), so a change costs O(1) amortized, not O(translations). A failed call
+ * changes nothing.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -28,13 +30,6 @@ static int proto_ok(uint8_t p)
   return p == CP_IPPROTO_TCP || p == CP_IPPROTO_UDP || p == CP_IPPROTO_SCTP;
 }
 
-static uint32_t vkey_hash(uint8_t af, const cp_addr_t *a, uint8_t proto, uint16_t port)
-{
-  static const cp_addr_t zero;
-  return cp_flow_hash_tuple(a, &zero, port, 0, proto,
-                            CP_FH_SRC_ADDR | CP_FH_SRC_PORT | CP_FH_PROTO, af);
-}
-
 static void xlat_free(cdn_xlat_t *x)
 {
   if (!x)
@@ -55,7 +50,7 @@ void cdn_snap_free(cdn_snap_t *s)
 {
   if (!s)
     return;
-  free(s->keys);
+  free(s->pages); /* the pages themselves are shared; see cdn_vkeys.c */
   free(s);
 }
 
@@ -67,47 +62,13 @@ static void snap_free_cb(void *obj, void *ctx)
 
 /* ---- snapshot ---------------------------------------------------------------------------- */
 
-static void vkey_put(cdn_snap_t *s, uint8_t af, const cp_addr_t *a, uint8_t proto,
-                     uint16_t port, const cdn_xlat_t *x)
-{
-  uint32_t i = vkey_hash(af, a, proto, port) & s->mask;
-  for (;; i = (i + 1) & s->mask) {
-    cdn_vkey_t *k = &s->keys[i];
-    if (!k->used) {
-      k->used = 1;
-      k->addr = *a;
-      k->af = af;
-      k->proto = proto;
-      k->port = port;
-      k->xlat = x;
-      return;
-    }
-    if (k->af == af && k->proto == proto && k->port == port && cdn_addr_eq(&k->addr, a))
-      return; /* VIP address marker already present */
-  }
-}
-
 int cdn_publish(cdn_ctx_t *ctx)
 {
   cdn_snap_t *s = calloc(1, sizeof(*s));
-  if (!s)
-    return -ENOMEM;
-  uint32_t want = 16;
-  while (want < 4 * (ctx->n_xlat + 1))
-    want <<= 1;
-  s->keys = calloc(want, sizeof(cdn_vkey_t));
-  if (!s->keys) {
+  if (!s || cdn_vk_snapshot(ctx, s) < 0) {
     free(s);
+    cdn_vk_abort(ctx);
     return -ENOMEM;
-  }
-  s->mask = want - 1;
-  for (uint32_t id = 0; id < ctx->cfg.max_translations; id++) {
-    const cdn_xlat_t *x = ctx->xlat[id];
-    if (!x)
-      continue;
-    vkey_put(s, x->af, &x->vip, x->proto, x->port, x);
-    if (x->kind != CDN_VIP_NODE_PORT)
-      vkey_put(s, x->af, &x->vip, 0, 0, NULL);
   }
   s->n_node = ctx->n_node;
   memcpy(s->node, ctx->node, sizeof(s->node));
@@ -122,6 +83,7 @@ int cdn_publish(cdn_ctx_t *ctx)
   void *old = cp_epoch_publish(ctx->epoch, &ctx->snap, s);
   if (old)
     cp_epoch_retire(ctx->epoch, old, snap_free_cb, NULL);
+  cdn_vk_commit(ctx);
   cp_epoch_reclaim(ctx->epoch);
   return 0;
 }
@@ -167,6 +129,9 @@ cdn_ctx_t *cdn_create(const cdn_config_t *cfg, int *err)
     goto fail_inval;
   uint32_t nbe = c->max_backends + CDN_BE_FIRST;
   ctx->epoch = cp_epoch_create(c->n_workers);
+  if (ctx->epoch && (e = cdn_vk_init(ctx)) < 0)
+    goto fail;
+  e = -ENOMEM;
   ctx->xlat = calloc(c->max_translations, sizeof(*ctx->xlat));
   ctx->be_gen = calloc(nbe, sizeof(*ctx->be_gen));
   ctx->be_used = calloc(nbe, 1);
@@ -205,8 +170,9 @@ void cdn_destroy(cdn_ctx_t *ctx)
     cdn_worker_free(ctx->w[i]);
   if (ctx->epoch) {
     cdn_snap_free(atomic_load(&ctx->snap));
-    cp_epoch_destroy(ctx->epoch);
+    cp_epoch_destroy(ctx->epoch); /* frees retired snapshots, pages, translations */
   }
+  cdn_vk_free(ctx);
   if (ctx->xlat)
     for (uint32_t i = 0; i < ctx->cfg.max_translations; i++)
       xlat_free(ctx->xlat[i]);
@@ -220,20 +186,13 @@ void cdn_destroy(cdn_ctx_t *ctx)
 
 /* ---- translations ------------------------------------------------------------------------ */
 
-static int key_eq(const cdn_xlat_t *x, uint8_t af, const cp_addr_t *vip, uint8_t proto,
-                  uint16_t port, int nodeport)
-{
-  return x->af == af && x->proto == proto && x->port == port &&
-         (x->kind == CDN_VIP_NODE_PORT) == nodeport && cdn_addr_eq(&x->vip, vip);
-}
-
 static uint32_t find_id(cdn_ctx_t *ctx, uint8_t af, const cp_addr_t *vip, uint8_t proto,
-                        uint16_t port, int nodeport)
+                        uint16_t port)
 {
-  for (uint32_t id = 0; id < ctx->cfg.max_translations; id++)
-    if (ctx->xlat[id] && key_eq(ctx->xlat[id], af, vip, proto, port, nodeport))
-      return id;
-  return CDN_INVALID_ID;
+  const cdn_xlat_t *x = NULL;
+  if (!cdn_vk_lookup(ctx, af, vip, proto, port, &x) || !x)
+    return CDN_INVALID_ID;
+  return x->id;
 }
 
 int cdn_translation_find(cdn_ctx_t *ctx, uint8_t af, const cp_addr_t *vip, uint8_t proto,
@@ -241,7 +200,9 @@ int cdn_translation_find(cdn_ctx_t *ctx, uint8_t af, const cp_addr_t *vip, uint8
 {
   static const cp_addr_t zero;
   int np = kind == CDN_VIP_NODE_PORT;
-  uint32_t r = find_id(ctx, af, np ? &zero : vip, proto, port, np);
+  if (!np && (!vip || addr_is_zero(vip)))
+    return -ENOENT; /* a zero address names NodePort keys only */
+  uint32_t r = find_id(ctx, af, np ? &zero : vip, proto, port);
   if (r == CDN_INVALID_ID)
     return -ENOENT;
   if (id)
@@ -351,10 +312,10 @@ int cdn_translation_update(cdn_ctx_t *ctx, const cdn_translation_t *t, uint32_t 
     return rv;
   int np = t->kind == CDN_VIP_NODE_PORT;
   const cp_addr_t *vip = np ? &zero : &t->vip;
-  uint32_t id = find_id(ctx, t->af, vip, t->proto, t->port, np);
+  uint32_t id = find_id(ctx, t->af, vip, t->proto, t->port);
   cdn_xlat_t *old = id == CDN_INVALID_ID ? NULL : ctx->xlat[id];
   if (!old) {
-    for (id = 0; id < ctx->cfg.max_translations && ctx->xlat[id]; id++)
+    for (id = ctx->xlat_free_hint; id < ctx->cfg.max_translations && ctx->xlat[id]; id++)
       ;
     if (id == ctx->cfg.max_translations)
       return -ENOSPC;
@@ -431,10 +392,15 @@ int cdn_translation_update(cdn_ctx_t *ctx, const cdn_translation_t *t, uint32_t 
     info->flags = e->flags;
     info->af = e->af;
   }
+  rv = old ? cdn_vk_replace(ctx, x) : cdn_vk_add(ctx, x);
   ctx->xlat[id] = x;
   if (!old)
     ctx->n_xlat++;
-  if ((rv = cdn_publish(ctx)) < 0) {
+  if (rv < 0)
+    cdn_vk_abort(ctx);
+  else
+    rv = cdn_publish(ctx); /* aborts the key-table changes itself on failure */
+  if (rv < 0) {
     /* roll back */
     ctx->xlat[id] = old;
     if (!old)
@@ -457,6 +423,8 @@ int cdn_translation_update(cdn_ctx_t *ctx, const cdn_translation_t *t, uint32_t 
     }
     cp_epoch_retire(ctx->epoch, old, xlat_free_cb, NULL);
   }
+  if (!old)
+    ctx->xlat_free_hint = id + 1;
   if (id_out)
     *id_out = id;
   return 0;
@@ -467,14 +435,20 @@ int cdn_translation_del(cdn_ctx_t *ctx, uint32_t id)
   if (!ctx || id >= ctx->cfg.max_translations || !ctx->xlat[id])
     return -ENOENT;
   cdn_xlat_t *x = ctx->xlat[id];
+  int rv = cdn_vk_del(ctx, x);
+  if (rv < 0) {
+    cdn_vk_abort(ctx);
+    return rv;
+  }
   ctx->xlat[id] = NULL;
   ctx->n_xlat--;
-  int rv = cdn_publish(ctx);
-  if (rv < 0) {
+  if ((rv = cdn_publish(ctx)) < 0) {
     ctx->xlat[id] = x;
     ctx->n_xlat++;
     return rv;
   }
+  if (id < ctx->xlat_free_hint)
+    ctx->xlat_free_hint = id;
   for (uint32_t i = 0; i < x->n_be; i++)
     be_release(ctx, x->be[i].id);
   cp_epoch_retire(ctx->epoch, x, xlat_free_cb, NULL);

@@ -72,7 +72,6 @@ def test_translations_programmed_in_bulk_are_dumped_back(client: PluginClient):
     assert {i: got[i] for i in ids} == dict(zip(ids, ts, strict=True))
 
 
-@pytest.mark.slow
 def test_10k_translations_are_programmed_with_every_reply_checked():
     table = registry.table("calico_dnat")
     limits = {"max_translations": 16384, "max_backends": 65536}

@@ -5,6 +5,8 @@
  * nodes, error counters and the buffer flags calico_policy reads (calico_vpp.h).
  */
 #include <vnet/feature/feature.h>
+#include <vnet/ip/ip.h>
+#include <vnet/udp/udp_packet.h>
 #include <vnet/interface_output.h>
 
 #include "calico_vpp.h"
@@ -32,8 +34,10 @@ enum {
 
 #ifndef CLIB_MARCH_VARIANT
 static vlib_error_desc_t cdn_vpp_error_counters[CDN_VPP_N_ERROR] = {
-  [CDN_E_NONE] = {"packets", "packets processed", VL_COUNTER_SEVERITY_INFO},
-#define _(sym, desc) [CDN_E_##sym] = {#sym, desc, VL_COUNTER_SEVERITY_ERROR},
+  /* CDN_E_NONE (index 0) counts every packet the node processed */
+#define _(sym, desc)                                                                        \
+  [CDN_E_##sym] = {CDN_E_##sym ? #sym : "packets", CDN_E_##sym ? desc : "packets processed",  \
+                   CDN_E_##sym ? VL_COUNTER_SEVERITY_ERROR : VL_COUNTER_SEVERITY_INFO},
   foreach_cdn_error
 #undef _
 #define _(sym, name, desc) [CDN_E_N + CDN_VPP_INFO_##sym] = {name, desc, VL_COUNTER_SEVERITY_INFO},

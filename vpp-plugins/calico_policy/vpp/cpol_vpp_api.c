@@ -69,6 +69,30 @@ static void cpol_vpp_api_dispatch(void *mp, u32 client_index)
 foreach_cpol_vpp_request
 #undef _
 
+/* VPP's vppapigen emits no endian helper for a union whose arms need byte swaps unless
+ * every arm is tagged with one [case=] value; calico_policy_match_value has one arm for
+ * several kinds. The union only ever sits right after its u8 kind inside
+ * calico_policy_match (packed), so the helper reads the kind there. VPP uses it to print
+ * traced messages and the CLI to print details; the handlers never need it. */
+STATIC_ASSERT(STRUCT_OFFSET_OF(vl_api_calico_policy_match_t, value) ==
+                  STRUCT_OFFSET_OF(vl_api_calico_policy_match_t, kind) + 1 &&
+                  sizeof(((vl_api_calico_policy_match_t *)0)->kind) == 1,
+              "calico_policy_match: the u8 kind precedes the value");
+
+static inline void vl_api_calico_policy_match_value_t_endian(vl_api_calico_policy_match_value_t *a,
+                                                            bool to_net)
+{
+  u8 kind = ((u8 *)a)[-1];
+
+  (void)to_net; /* the swaps below are their own inverses */
+  if (kind >= CALICO_POLICY_MATCH_SRC_PORTS && kind <= CALICO_POLICY_MATCH_NOT_DST_PORTS) {
+    a->ports.first = clib_net_to_host_u16(a->ports.first);
+    a->ports.last = clib_net_to_host_u16(a->ports.last);
+  } else if (kind >= CALICO_POLICY_MATCH_SRC_IPSET)
+    a->ipset_id = clib_net_to_host_u32(a->ipset_id);
+  /* prefixes are bytes only */
+}
+
 #include <calico_policy.api.c>
 
 /* ---- show commands over the dump handlers -------------------------------------------- */

@@ -14,6 +14,7 @@ from pycontrol import __version__, log
 # HELP, add_arguments(parser) and main(args) -> int.
 BENCHES: dict[str, str] = {
     "common": "pycontrol.bench.common",
+    "api": "pycontrol.bench.api",
 }
 
 

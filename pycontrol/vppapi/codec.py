@@ -214,7 +214,7 @@ class _Gen:
         return name
 
     # encode: append statements to `lines`, struct codes to `fmt`, value exprs to `args`
-    def enc_type(
+    def enc_type(  # noqa: PLR0917 (emitter: three output lists)
         self, t: str, src: str, lines: list[str], fmt: list[str], args: list[str], ind: str
     ) -> None:
         if t in BASE_TYPES:
@@ -236,7 +236,17 @@ class _Gen:
             return
         if t == "vl_api_prefix_t" and type_size(self.m, t) == 18:
             v = self.tmp()
-            lines.append(f"{ind}{v}a, {v}b, {v}c, {v}d = _pfx({src})")
+            if self.fast:
+                lines.append(f"{ind}{v} = {src}")
+                lines.append(f"{ind}if {v}.__class__ is _N4:")
+                lines.append(
+                    f"{ind}    {v}a, {v}b, {v}c, {v}d = "
+                    f"0, int({v}.network_address), b'', {v}.prefixlen"
+                )
+                lines.append(f"{ind}else:")
+                lines.append(f"{ind}    {v}a, {v}b, {v}c, {v}d = _pfx({v})")
+            else:
+                lines.append(f"{ind}{v}a, {v}b, {v}c, {v}d = _pfx({src})")
             fmt.append("BI12sB")
             args += [f"{v}a", f"{v}b", f"{v}c", f"{v}d"]
             return
@@ -255,6 +265,28 @@ class _Gen:
                 lines.append(f"{ind}{lst} = _fixed_list({d.name!r}, {src}, {d.length})")
                 for i in range(d.length):
                     self.enc_type(d.type, f"{lst}[{i}]", lines, fmt, args, ind)
+        elif isinstance(d, Union) and self.fast:
+            # inline: exactly one arm given as {arm: value}, packed with its padding
+            size = type_size(self.m, t)
+            u = self.tmp()
+            lines.append(f"{ind}({u}k, {u}x), = {src}.items()")
+            for i, f in enumerate(d.fields):
+                al: list[str] = []
+                afmt: list[str] = []
+                aargs: list[str] = []
+                self.enc_field(f, f"{u}x", al, afmt, aargs, ind + "    ")
+                pad = size - struct.calcsize(">" + "".join(afmt))
+                st_ = self.const(
+                    struct.Struct(">" + "".join(afmt) + (f"{pad}x" if pad else "")), "A"
+                )
+                kw = "if" if i == 0 else "elif"
+                lines.append(f"{ind}{kw} {u}k == {f.name!r}:")
+                lines.extend(al)
+                lines.append(f"{ind}    {u} = {st_}.pack({', '.join(aargs)})")
+            lines.append(f"{ind}else:")
+            lines.append(f"{ind}    raise KeyError({u}k)")
+            fmt.append(f"{size}s")
+            args.append(u)
         elif isinstance(d, Union):
             fmt.append(f"{type_size(self.m, t)}s")
             args.append(f"{self.const(self.union_codec(d), 'u')}({src})")
@@ -266,7 +298,7 @@ class _Gen:
                     raise CodecError(f"{d.name}: nested variable-length types are not supported")
                 self.enc_field(f, self.get(v, f.name), lines, fmt, args, ind)
 
-    def enc_field(
+    def enc_field(  # noqa: PLR0917 (emitter: three output lists)
         self, f: Field, src: str, lines: list[str], fmt: list[str], args: list[str], ind: str
     ) -> None:
         if not f.is_array:
@@ -345,7 +377,11 @@ class _Gen:
                 if d.name == "ip6_address":
                     return f"_ip6({vals}[{i}])"
                 return f"{vals}[{i}]"
-            return "[" + ", ".join(self.dec_type(d.type, vals, pos, fmt) for _ in range(d.length)) + "]"
+            return (
+                "["
+                + ", ".join(self.dec_type(d.type, vals, pos, fmt) for _ in range(d.length))
+                + "]"
+            )
         if isinstance(d, Union):
             fmt.append(f"{type_size(self.m, t)}s")
             pos[0] += 1
@@ -416,8 +452,8 @@ def _encoder_source(g: _Gen, fname: str, head: list[Field], tail: Field | None) 
             args.append("_n")
         else:
             g.enc_field(f, g.get("v", f.name), lines, fmt, args, ind)
-    S = g.const(struct.Struct(">" + "".join(fmt)), "S")
-    ret = f"{S}.pack({', '.join(args)})"
+    st_ = g.const(struct.Struct(">" + "".join(fmt)), "S")
+    ret = f"{st_}.pack({', '.join(args)})"
     if tail is None:
         lines.append(f"{ind}return {ret}")
     elif tail.is_var_string:
@@ -434,12 +470,12 @@ def _encoder_source(g: _Gen, fname: str, head: list[Field], tail: Field | None) 
         efmt: list[str] = []
         eargs: list[str] = []
         g.enc_type(tail.type, "x", el, efmt, eargs, ind + "    ")
-        ES = g.const(struct.Struct(">" + "".join(efmt)), "E")
+        est = g.const(struct.Struct(">" + "".join(efmt)), "E")
         lines.append(f"{ind}_parts = [{ret}]")
         lines.append(f"{ind}_ap = _parts.append")
         lines.append(f"{ind}for x in _items:")
         lines.extend(el)
-        lines.append(f"{ind}    _ap({ES}.pack({', '.join(eargs)}))")
+        lines.append(f"{ind}    _ap({est}.pack({', '.join(eargs)}))")
         lines.append(f"{ind}return b''.join(_parts)")
     return [f"def {fname}(v):", *lines]
 
@@ -458,6 +494,7 @@ def _compile_message(m: ApiModule, d: Define | Typedef) -> MessageType:
         "_ip4": ipaddress.IPv4Address,
         "_ip6": ipaddress.IPv6Address,
         "_V4": ipaddress.IPv4Address,
+        "_N4": ipaddress.IPv4Network,
         "_EMPTY": _EMPTY,
         "_CodecError": CodecError,
         "_struct": struct,
@@ -477,7 +514,7 @@ def _compile_message(m: ApiModule, d: Define | Typedef) -> MessageType:
         "def _encode(v):",
         "    try:",
         "        return _encode_fast(v)",
-        "    except (KeyError, TypeError, AttributeError, _struct.error):",
+        "    except (KeyError, TypeError, AttributeError, ValueError, _struct.error):",
         "        return _encode_slow(v)",
     ]
     count_field = tail.length_field if tail is not None and tail.is_vla else None
@@ -487,13 +524,13 @@ def _compile_message(m: ApiModule, d: Define | Typedef) -> MessageType:
     dfmt: list[str] = []
     pos = [0]
     parts = [f"{f.name!r}: {g.dec_field(f, '_v', pos, dfmt)}" for f in head]
-    DS = g.const(struct.Struct(">" + "".join(dfmt)), "D")
+    dst = g.const(struct.Struct(">" + "".join(dfmt)), "D")
     dl = [
         "def _decode(b):",
         f"    if len(b) < {lay.fixed_size}:",
         f"        raise _CodecError('{d.name}: %d bytes, needs at least {lay.fixed_size}'"
         " % len(b))",
-        f"    _v = {DS}.unpack_from(b, 0)",
+        f"    _v = {dst}.unpack_from(b, 0)",
         "    d = {" + ", ".join(parts) + "}",
     ]
     if tail is None:
@@ -525,8 +562,8 @@ def _compile_message(m: ApiModule, d: Define | Typedef) -> MessageType:
         else:
             efmt: list[str] = []
             expr = g.dec_type(tail.type, "_e", [0], efmt)
-            ES = g.const(struct.Struct(">" + "".join(efmt)), "E")
-            dl.append(f"    d[{tail.name!r}] = [{expr} for _e in {ES}.iter_unpack({body})]")
+            est = g.const(struct.Struct(">" + "".join(efmt)), "E")
+            dl.append(f"    d[{tail.name!r}] = [{expr} for _e in {est}.iter_unpack({body})]")
     dl.append("    return d")
     code = "\n".join(src + dl)
     exec(compile(code, f"<vppapi {d.name}>", "exec"), env)  # noqa: S102

@@ -25,7 +25,6 @@ from pycontrol.vppapi.model import (
     Define,
     Enum,
     Field,
-    Typedef,
     TypeDef,
     Union,
 )
@@ -186,8 +185,7 @@ def _type_block(m: ApiModule, t: TypeDef) -> list[str]:
         out += [f"    {i.name} = {i.value}," for i in t.items]
         out.append(f"}} {name};")
         out.append(
-            f"_Static_assert(sizeof({name}) == sizeof({t.enumtype}), "
-            f'"size of API enum {t.name}");'
+            f'_Static_assert(sizeof({name}) == sizeof({t.enumtype}), "size of API enum {t.name}");'
         )
     elif isinstance(t, Alias):
         if t.length is None:
@@ -226,8 +224,7 @@ def _message_block(m: ApiModule, d: Define) -> list[str]:
     for f in d.fields:
         off = lay.offsets[f.name]
         out.append(
-            f"_Static_assert(offsetof({name}, {f.name}) == {off}, "
-            f'"offset of {d.name}.{f.name}");'
+            f'_Static_assert(offsetof({name}, {f.name}) == {off}, "offset of {d.name}.{f.name}");'
         )
     fixed: list[str] = []
     for f in d.fields:

@@ -32,7 +32,11 @@ _CFFI = {
 def _decl(f: Field, last: bool) -> str:
     t = _CFFI.get(f.type, f.type)
     if f.type == "string":
-        return f"    vl_api_string_t {f.name};" if f.length == 0 else f"    uint8_t {f.name}[{f.length}];"
+        return (
+            f"    vl_api_string_t {f.name};"
+            if f.length == 0
+            else f"    uint8_t {f.name}[{f.length}];"
+        )
     if f.is_vla:
         return f"    {t} {f.name}[];"
     if f.is_array:
@@ -50,7 +54,9 @@ def generate(m: ApiModule) -> str:
         elif isinstance(t, Alias):
             base = _CFFI.get(t.type, t.type)
             out.append(
-                f"typedef {base} {name};" if t.length is None else f"typedef {base} {name}[{t.length}];"
+                f"typedef {base} {name};"
+                if t.length is None
+                else f"typedef {base} {name}[{t.length}];"
             )
         elif isinstance(t, Union | Typedef):
             kw = "union" if isinstance(t, Union) else "struct"

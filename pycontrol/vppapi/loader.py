@@ -10,6 +10,7 @@ then folded over every type the message uses, recursively.
 from __future__ import annotations
 
 import binascii
+import contextlib
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -27,8 +28,8 @@ from pycontrol.vppapi.model import (
     Option,
     OptionValue,
     Service,
-    Typedef,
     TypeDef,
+    Typedef,
     Union,
     block_repr,
 )
@@ -88,22 +89,20 @@ def type_crc_text(t: TypeDef) -> str:
     return block_repr(t.block)
 
 
-class _Abort(Exception):
+class _AbortFoldError(Exception):
     """vppapigen stops folding a block at an item without a field type."""
 
 
 def _fold(block: Sequence[BlockItem], crc: int, types: dict[str, TypeDef]) -> int:
     for b in block:
         if isinstance(b, Option):
-            raise _Abort
+            raise _AbortFoldError
         if b.type.startswith("vl_api_"):
             t = types[b.type]
             crc = binascii.crc32(type_crc_text(t).encode(), crc) & 0xFFFFFFFF
             if isinstance(t, Typedef | Union):
-                try:
+                with contextlib.suppress(_AbortFoldError):
                     crc = _fold(t.block, crc, types)
-                except _Abort:
-                    pass
     return crc
 
 

@@ -30,8 +30,8 @@ from pycontrol.vppapi.model import (
     Option,
     OptionValue,
     Service,
-    Typedef,
     TypeDef,
+    Typedef,
     Union,
     vl_name,
 )
@@ -152,7 +152,7 @@ class Parser:
             if s.text not in self.imported:
                 self.imported[s.text] = self.resolve_import(s.text, self.file, s.line)
             out.stmts.append(ImportStmt(s.text, s.line))
-        elif kw == "enum" or kw == "enumflag":
+        elif kw in {"enum", "enumflag"}:
             out.stmts.append(self.enum(t, kw == "enumflag"))
         elif kw == "service":
             out.stmts.extend(self.service())
@@ -418,9 +418,7 @@ class Parser:
                         if self.look().value == ";":
                             break
             if svc.caller == svc.reply:
-                raise self.err(
-                    f"reply ID ({svc.reply}) should not be equal to caller ID", caller
-                )
+                raise self.err(f"reply ID ({svc.reply}) should not be equal to caller ID", caller)
             self.expect(";")
             out.append(svc)
         self.expect(";")

@@ -639,7 +639,8 @@ static int32_t h_rule_delete(cpol_api_t *a, uint32_t id)
 
 /* ---- policies, profiles, tiers ------------------------------------------------------------ */
 
-static int32_t list_build(const uint32_t *ids, uint32_t n_ingress, uint32_t n, list_rec_t **out)
+/* ids_raw: the id array as it sits in the message (packed: maybe unaligned) */
+static int32_t list_build(const void *ids_raw, uint32_t n_ingress, uint32_t n, list_rec_t **out)
 {
   *out = NULL;
   if (n_ingress > n)
@@ -654,7 +655,7 @@ static int32_t list_build(const uint32_t *ids, uint32_t n_ingress, uint32_t n, l
     free(l);
     return CP_API_E_UNSPECIFIED;
   }
-  memcpy(l->ids, ids, n * sizeof(*ids));
+  memcpy(l->ids, ids_raw, (size_t)n * sizeof(*l->ids));
   l->n = n;
   l->n_ingress = n_ingress;
   *out = l;
@@ -690,15 +691,17 @@ static void rule_ref_list(cpol_api_t *a, const list_rec_t *l, int delta)
 
 /* policy (profile = 0) or profile (profile = 1) update */
 static int32_t h_owner_update(cpol_api_t *a, int profile, uint32_t id, uint32_t n_ingress,
-                              uint32_t n, const uint32_t *rule_ids)
+                              uint32_t n, const void *rule_ids)
 {
-  int32_t rv = ids_exist(&a->rules, rule_ids, n);
-  if (rv)
-    return rv;
   list_rec_t *fresh;
-  rv = list_build(rule_ids, n_ingress, n, &fresh);
+  int32_t rv = list_build(rule_ids, n_ingress, n, &fresh);
   if (rv)
     return rv;
+  rv = ids_exist(&a->rules, fresh->ids, n);
+  if (rv) {
+    list_free(fresh);
+    return rv;
+  }
   cp_api_map_t *m = profile ? &a->profiles : &a->policies;
   list_rec_t *old = cp_api_map_get(m, id);
   /* a new id takes its slot first, so nothing can fail once the core has accepted */
@@ -803,13 +806,17 @@ static int32_t h_tier_update(cpol_api_t *a, const vl_api_calico_policy_tier_upda
   if (mp->default_action != CALICO_POLICY_ACTION_DENY &&
       mp->default_action != CALICO_POLICY_ACTION_PASS)
     return CP_API_E_INVALID_VALUE;
-  int32_t rv = ids_exist(&a->policies, mp->policy_ids, mp->n_policies);
-  if (rv)
-    return rv;
   list_rec_t *fresh;
-  rv = list_build(mp->policy_ids, mp->n_ingress, mp->n_policies, &fresh);
+  int32_t rv =
+      list_build((const uint8_t *)mp + offsetof(vl_api_calico_policy_tier_update_t, policy_ids),
+                 mp->n_ingress, mp->n_policies, &fresh);
   if (rv)
     return rv;
+  rv = ids_exist(&a->policies, fresh->ids, fresh->n);
+  if (rv) {
+    list_free(fresh);
+    return rv;
+  }
   fresh->default_action = mp->default_action;
   list_rec_t *old = cp_api_map_get(&a->tiers, mp->id);
   if (cp_api_map_set(&a->tiers, mp->id, fresh)) {
@@ -866,11 +873,6 @@ static int32_t h_endpoint_update(cpol_api_t *a, const vl_api_calico_policy_endpo
     return CP_API_E_INVALID_VALUE_2;
   if (mp->n_ids > MAX_LIST)
     return CP_API_E_LIMIT_EXCEEDED;
-  int32_t rv = ids_exist(&a->tiers, mp->ids, (uint32_t)nt);
-  if (!rv)
-    rv = ids_exist(&a->profiles, mp->ids + nt, mp->n_ids - (uint32_t)nt);
-  if (rv)
-    return rv;
   ep_rec_t *e = calloc(1, sizeof(*e));
   if (!e)
     return CP_API_E_UNSPECIFIED;
@@ -879,7 +881,15 @@ static int32_t h_endpoint_update(cpol_api_t *a, const vl_api_calico_policy_endpo
     free(e);
     return CP_API_E_UNSPECIFIED;
   }
-  memcpy(e->ids, mp->ids, mp->n_ids * sizeof(*e->ids));
+  memcpy(e->ids, (const uint8_t *)mp + offsetof(vl_api_calico_policy_endpoint_update_t, ids),
+         (size_t)mp->n_ids * sizeof(*e->ids));
+  int32_t rv = ids_exist(&a->tiers, e->ids, (uint32_t)nt);
+  if (!rv)
+    rv = ids_exist(&a->profiles, e->ids + nt, mp->n_ids - (uint32_t)nt);
+  if (rv) {
+    ep_free(e);
+    return rv;
+  }
   e->kind = mp->kind;
   e->n[0] = mp->n_tiers;
   e->n[1] = mp->n_forward_tiers;
@@ -1241,7 +1251,9 @@ int cpol_api_handle(cpol_api_t *a, const uint8_t *msg, uint32_t len, cp_api_send
     int profile = idx == VL_API_CALICO_POLICY_PROFILE_UPDATE;
     DECODE(vl_api_calico_policy_policy_update_t, mp, msg, len, rv);
     if (mp)
-      rv = h_owner_update(a, profile, mp->id, mp->n_ingress, mp->n_rules, mp->rule_ids);
+      rv = h_owner_update(
+          a, profile, mp->id, mp->n_ingress, mp->n_rules,
+          (const uint8_t *)mp + offsetof(vl_api_calico_policy_policy_update_t, rule_ids));
     free(mp);
     send_rv(&r, profile ? VL_API_CALICO_POLICY_PROFILE_UPDATE_REPLY
                         : VL_API_CALICO_POLICY_POLICY_UPDATE_REPLY,

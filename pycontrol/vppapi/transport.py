@@ -178,8 +178,11 @@ class VppSocketTransport:
     def exchange(self, requests: Sequence[bytes]) -> list[bytes]:
         t = self._vpp.transport
         out: list[bytes] = []
+        # requests are encoded with client_index 0; VPP finds the socket client (where the
+        # replies go) by the client_index in the message
+        client = struct.pack(">I", t.socket_index)
         for r in requests:
-            t.write(r)
+            t.write(r[:2] + client + r[6:])
         # a control ping after the batch: its reply marks the end of the replies/details
         ping = struct.pack(">HII", self._ping_id, t.socket_index, 0xFFFFFFFF)
         t.write(ping)

@@ -55,7 +55,7 @@ int cdn_vpp_interface_enable(u32 sw_if_index, int enable, int is_pod)
       return rv;
   }
   cm->if_flags[sw_if_index] =
-      (u8)((enable ? CDN_VPP_IF_ENABLED : 0) | (enable && is_pod ? CDN_VPP_IF_POD : 0));
+      (u8)((enable ? CDN_VPP_IF_ENABLED : 0) | (is_pod ? CDN_VPP_IF_POD : 0));
   return 0;
 }
 

@@ -76,7 +76,7 @@ int cpol_vpp_interface_enable(u32 sw_if_index, int enable, int is_host)
     }
   }
   pm->if_flags[sw_if_index] =
-      (u8)((enable ? CPOL_VPP_IF_ENABLED : 0) | (enable && is_host ? CPOL_VPP_IF_HOST : 0));
+      (u8)((enable ? CPOL_VPP_IF_ENABLED : 0) | (is_host ? CPOL_VPP_IF_HOST : 0));
   return 0;
 }
 
@@ -111,17 +111,33 @@ clib_error_t *cpol_vpp_ensure(void)
   return 0;
 }
 
-/* The hook calico_dnat calls on a flow's first packet: the classifier at the normal
- * stage (the hook's dir values are normal-stage points), as the calling thread. */
+/* The hook calico_dnat calls on a flow's first packet, from its input node, as the
+ * calling thread: endpoint[i] is the packet's RX interface, so the flow is classified at
+ * that interface's input point (its role here decides ingress or egress; calico_dnat's
+ * dir is not used). Interfaces without policy enforcement get no verdict, as they would
+ * from the policy nodes, which do not run there. */
 static void cpol_vpp_hook_classify(void *ctx, const cp_pkt_t *const *pkts, const uint32_t *endpoint,
                                    const uint8_t *dir, uint32_t n, uint8_t *verdict)
 {
-  cp_policy_classify_burst(ctx, vlib_get_thread_index(), pkts, endpoint, dir, n, verdict, 0);
+  cpol_vpp_main_t *pm = ctx;
+  u8 point[CP_POLICY_BURST];
+  u32 n_if = vec_len(pm->if_flags);
+
+  (void)dir;
+  n = clib_min(n, CP_POLICY_BURST);
+  for (u32 i = 0; i < n; i++)
+    point[i] = cpol_vpp_rx_point(endpoint[i] < n_if ? pm->if_flags[endpoint[i]] : 0);
+  cp_policy_classify_burst(pm->core, vlib_get_thread_index(), pkts, endpoint, point, n, verdict,
+                           0);
+  for (u32 i = 0; i < n; i++)
+    if (endpoint[i] >= n_if || !(pm->if_flags[endpoint[i]] & CPOL_VPP_IF_ENABLED))
+      verdict[i] = CP_VERDICT_NONE;
 }
 
 static uint32_t cpol_vpp_hook_generation(void *ctx)
 {
-  return cp_policy_generation(ctx);
+  cpol_vpp_main_t *pm = ctx;
+  return cp_policy_generation(pm->core);
 }
 
 __clib_export int calico_policy_vpp_hook(cp_policy_hook_t *hook)
@@ -132,7 +148,7 @@ __clib_export int calico_policy_vpp_hook(cp_policy_hook_t *hook)
     clib_error_report(err);
     return -1;
   }
-  hook->ctx = cpol_vpp_main.core;
+  hook->ctx = &cpol_vpp_main;
   hook->classify_burst = cpol_vpp_hook_classify;
   hook->generation = cpol_vpp_hook_generation;
   return 0;

@@ -15,23 +15,49 @@
 #include "cpol_vpp.h"
 #include "cpol_vpp_dump.h"
 
+typedef struct {
+  vl_api_registration_t *reg;
+  i32 retval; /* of the first reply */
+  u8 replied;
+} cpol_vpp_api_reply_t;
+
 static void cpol_vpp_api_send(void *arg, const void *msg, u32 len)
 {
-  vl_api_registration_t *reg = arg;
+  cpol_vpp_api_reply_t *r = arg;
   u8 *rmp = vl_msg_api_alloc(len);
 
+  if (!r->replied && len >= 10) {
+    r->retval = (i32)clib_net_to_host_u32(*(u32 *)((u8 *)msg + 6));
+    r->replied = 1;
+  }
   clib_memcpy_fast(rmp, msg, len);
-  vl_api_send_msg(reg, rmp);
+  vl_api_send_msg(r->reg, rmp);
 }
 
 static void cpol_vpp_api_dispatch(void *mp, u32 client_index)
 {
-  vl_api_registration_t *reg = vl_api_client_index_to_registration(client_index);
+  cpol_vpp_main_t *pm = &cpol_vpp_main;
+  cpol_vpp_api_reply_t r = {.reg = vl_api_client_index_to_registration(client_index)};
+  u32 len = vl_msg_api_get_msg_length(mp);
+  u16 id = clib_net_to_host_u16(*(u16 *)mp);
 
-  if (!reg || !cpol_vpp_main.api)
+  if (!r.reg || !pm->api)
     return;
-  cpol_api_handle(cpol_vpp_main.api, mp, vl_msg_api_get_msg_length(mp), cpol_vpp_api_send,
-                  reg);
+  cpol_api_handle(pm->api, mp, len, cpol_vpp_api_send, &r);
+  /* an accepted endpoint binding also sets the interface's role (which direction its RX
+   * and TX traffic is) for the nodes */
+  if (id == pm->msg_id_base + VL_API_CALICO_POLICY_ENDPOINT_UPDATE && r.replied && r.retval == 0) {
+    vl_api_calico_policy_endpoint_update_t *ep = mp;
+    u32 sw = clib_net_to_host_u32(ep->sw_if_index);
+    if (vnet_sw_interface_is_valid(vnet_get_main(), sw)) {
+      vec_validate(pm->if_flags, sw);
+      vec_validate(pm->ep_base, 6 * sw + 5);
+      if (ep->kind == CALICO_POLICY_ENDPOINT_HOST)
+        pm->if_flags[sw] |= CPOL_VPP_IF_HOST;
+      else
+        pm->if_flags[sw] &= ~CPOL_VPP_IF_HOST;
+    }
+  }
 }
 
 /* One handler per request of calico_policy.api (the generated table names them all). */

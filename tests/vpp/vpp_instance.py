@@ -1,0 +1,300 @@
+"""A VPP process for the needs_vpp tests: located through environment variables, started
+with a startup.conf that needs no hugepages, with both calico plugins loaded, driven through
+its API socket (vpp_papi for the CLI, the project's PluginClient for the plugins) and fed
+with packet-generator streams whose output is captured to pcap files.
+
+Environment:
+  VPP_PREFIX       an install prefix of VPP (bin/vpp, lib/*/vpp_plugins, share/vpp/api)
+  VPP_BINARY       the vpp executable (default: $VPP_PREFIX/bin/vpp, else `vpp` on PATH)
+  VPP_PLUGIN_PATH  colon-separated plugin directories searched before VPP's own; one of
+                   them must hold calico_dnat_plugin.so and calico_policy_plugin.so
+  VPP_API_DIR      colon-separated directories of *.api.json (default: $VPP_PREFIX/share/
+                   vpp/api, /usr/share/vpp/api)
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import signal
+import subprocess
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from scapy.layers.l2 import Ether
+from scapy.packet import Packet
+from scapy.utils import rdpcap, wrpcap
+
+from pycontrol.vppapi import registry
+from pycontrol.vppapi.client import PluginClient
+from pycontrol.vppapi.transport import VppSocketTransport
+
+PLUGINS = ("calico_dnat_plugin.so", "calico_policy_plugin.so")
+
+
+class VppUnavailable(Exception):
+    """The environment does not point at a usable VPP (the tests skip)."""
+
+
+def _split(v: str | None) -> list[Path]:
+    return [Path(p) for p in (v or "").split(":") if p]
+
+
+@dataclass(frozen=True)
+class VppLocation:
+    binary: Path
+    plugin_path: tuple[Path, ...]
+    api_dirs: tuple[Path, ...]
+
+    @classmethod
+    def from_env(cls) -> VppLocation:
+        prefix = os.environ.get("VPP_PREFIX")
+        binary = os.environ.get("VPP_BINARY") or (
+            str(Path(prefix) / "bin" / "vpp") if prefix else shutil.which("vpp")
+        )
+        if not binary or not os.access(binary, os.X_OK):
+            raise VppUnavailable("no VPP executable (VPP_BINARY / VPP_PREFIX)")
+        bin_prefix = Path(binary).resolve().parent.parent
+        roots = [Path(prefix)] if prefix else []
+        roots.append(bin_prefix)
+        plugin_path = _split(os.environ.get("VPP_PLUGIN_PATH"))
+        for r in roots:
+            plugin_path += [Path(p) for p in sorted(glob.glob(str(r / "lib*" / "*vpp_plugins")))]
+            plugin_path += [
+                Path(p) for p in sorted(glob.glob(str(r / "lib*" / "*" / "vpp_plugins")))
+            ]
+        plugin_path = [p for p in dict.fromkeys(plugin_path) if p.is_dir()]
+        for so in PLUGINS:
+            if not any((d / so).exists() for d in plugin_path):
+                raise VppUnavailable(f"{so} not found in VPP_PLUGIN_PATH / the VPP prefix")
+        api_dirs = _split(os.environ.get("VPP_API_DIR"))
+        api_dirs += [r / "share" / "vpp" / "api" for r in roots] + [Path("/usr/share/vpp/api")]
+        api_dirs = [d for d in dict.fromkeys(api_dirs) if d.is_dir()]
+        if not any(glob.glob(str(d / "core" / "memclnt.api.json")) for d in api_dirs):
+            raise VppUnavailable("VPP's core .api.json files not found (VPP_API_DIR)")
+        return cls(Path(binary), tuple(plugin_path), tuple(api_dirs))
+
+    def api_json_files(self) -> list[str]:
+        files: list[str] = []
+        for d in self.api_dirs:
+            files += sorted(glob.glob(str(d / "**" / "*.api.json"), recursive=True))
+        return files
+
+
+STARTUP_CONF = """\
+unix {{
+  nodaemon
+  log {wd}/vpp.log
+  cli-listen {wd}/cli.sock
+  coredump-size 0
+}}
+api-segment {{ prefix {prefix} }}
+socksvr {{ socket-name {wd}/api.sock }}
+statseg {{ socket-name {wd}/stats.sock size 64m page-size 4k }}
+memory {{ main-heap-size 1G main-heap-page-size 4k }}
+buffers {{ buffers-per-numa 16384 page-size 4k }}
+{cpu}
+plugins {{
+  path {plugin_path}
+  plugin default {{ disable }}
+  plugin calico_dnat_plugin.so {{ enable }}
+  plugin calico_policy_plugin.so {{ enable }}
+}}
+calico_dnat {{ max-sessions 65536 }}
+"""
+
+
+@dataclass
+class Vpp:
+    """One running VPP; ``stop()`` (or the context manager) always ends it."""
+
+    loc: VppLocation
+    workdir: Path
+    workers: int = 0
+    proc: subprocess.Popen[bytes] | None = None
+    _cli: Any = None
+    _clients: dict[str, PluginClient] = field(default_factory=dict)
+    _transports: list[VppSocketTransport] = field(default_factory=list)
+
+    @property
+    def api_socket(self) -> Path:
+        return self.workdir / "api.sock"
+
+    def start(self, timeout: float = 60.0) -> None:
+        from vpp_papi import VPPApiClient  # type: ignore[import-untyped]  # noqa: PLC0415
+
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        cpu = f"cpu {{ workers {self.workers} }}" if self.workers else ""
+        conf = STARTUP_CONF.format(
+            wd=self.workdir,
+            prefix=f"calico-test-{os.getpid()}-{id(self)}",
+            cpu=cpu,
+            plugin_path=":".join(str(p) for p in self.loc.plugin_path),
+        )
+        (self.workdir / "startup.conf").write_text(conf)
+        self.proc = subprocess.Popen(
+            [str(self.loc.binary), "-c", str(self.workdir / "startup.conf")],
+            stdout=open(self.workdir / "stdout.log", "wb"),  # noqa: SIM115
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + timeout
+        while not self.api_socket.exists():
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"VPP exited ({self.proc.returncode}): {self.log_tail()}")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"VPP's API socket did not appear: {self.log_tail()}")
+            time.sleep(0.1)
+        self._cli = VPPApiClient(
+            apifiles=self.loc.api_json_files(), server_address=str(self.api_socket)
+        )
+        while True:
+            try:
+                self._cli.connect("calico-tests")
+                break
+            except Exception:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+
+    def log_tail(self, n: int = 40) -> str:
+        out = []
+        for f in ("stdout.log", "vpp.log"):
+            p = self.workdir / f
+            if p.exists():
+                out += p.read_text(errors="replace").splitlines()[-n:]
+        return "\n".join(out)
+
+    def cli(self, cmd: str) -> str:
+        r = self._cli.api.cli_inband(cmd=cmd)
+        if r.retval != 0:
+            raise RuntimeError(f"'{cmd}' failed ({r.retval}): {r.reply}")
+        return str(r.reply)
+
+    def client(self, module: str) -> PluginClient:
+        """The project's client for a plugin over VPP's API socket."""
+        if module not in self._clients:
+            t = VppSocketTransport(self.loc.api_json_files(), str(self.api_socket))
+            self._transports.append(t)
+            self._clients[module] = PluginClient(t, registry.table(module))
+        return self._clients[module]
+
+    def sw_if_index(self, name: str) -> int:
+        for i in self._cli.api.sw_interface_dump():
+            if i.interface_name == name:
+                return int(i.sw_if_index)
+        raise KeyError(name)
+
+    def stop(self) -> None:
+        for t in self._transports:
+            try:
+                t.close()
+            except Exception:  # noqa: S110 (VPP may already be gone)
+                pass
+        self._transports.clear()
+        self._clients.clear()
+        if self._cli is not None:
+            try:
+                self._cli.disconnect()
+            except Exception:  # noqa: S110
+                pass
+            self._cli = None
+        if self.proc is not None and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(10)
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def __enter__(self) -> Vpp:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+@dataclass
+class PgLink:
+    """A packet-generator interface with an address and static neighbours."""
+
+    vpp: Vpp
+    index: int
+    mac: str = ""
+
+    @property
+    def name(self) -> str:
+        return f"pg{self.index}"
+
+    @property
+    def sw_if_index(self) -> int:
+        return self.vpp.sw_if_index(self.name)
+
+    def create(self, addrs: Sequence[str]) -> PgLink:
+        self.vpp.cli(f"create packet-generator interface {self.name}")
+        for a in addrs:
+            self.vpp.cli(f"set interface ip address {self.name} {a}")
+        self.vpp.cli(f"set interface state {self.name} up")
+        out = self.vpp.cli(f"show hardware-interfaces {self.name}")
+        for tok in out.split():
+            if tok.count(":") == 5:
+                self.mac = tok
+                break
+        return self
+
+    def neighbor(self, ip: str, mac: str) -> None:
+        self.vpp.cli(f"set ip neighbor {self.name} {ip} {mac}")
+
+
+class PacketRun:
+    """Send streams on pg interfaces, capture every pg interface's output, run to
+    completion and return the captured packets per interface."""
+
+    def __init__(self, vpp: Vpp, links: Sequence[PgLink]) -> None:
+        self.vpp = vpp
+        self.links = list(links)
+        self._n = 0
+
+    def run(self, streams: dict[PgLink, Sequence[Packet]]) -> dict[str, list[Packet]]:
+        wd = self.vpp.workdir
+        self._n += 1
+        outs = {}
+        for link in self.links:
+            out = wd / f"out-{link.name}-{self._n}.pcap"
+            outs[link.name] = out
+            self.vpp.cli(f"packet-generator capture {link.name} pcap {out}")
+        names = []
+        for link, pkts in streams.items():
+            src = wd / f"in-{link.name}-{self._n}.pcap"
+            wrpcap(str(src), list(pkts))
+            name = f"s{self._n}-{link.name}"
+            self.vpp.cli(f"packet-generator new pcap {src} source {link.name} name {name}")
+            names.append(name)
+        self.vpp.cli("packet-generator enable")
+        deadline = time.monotonic() + 30
+        while "Yes" in self.vpp.cli("show packet-generator"):
+            if time.monotonic() > deadline:
+                raise RuntimeError("packet generator did not stop")
+            time.sleep(0.02)
+        for name in names:
+            self.vpp.cli(f"packet-generator delete {name}")
+        got: dict[str, list[Packet]] = {}
+        for link in self.links:
+            self.vpp.cli(f"packet-generator capture {link.name} disable")
+            p = outs[link.name]
+            pkts = [Ether(bytes(x)) for x in rdpcap(str(p))] if p.exists() else []
+            got[link.name] = [x for x in pkts if not _is_noise(x)]
+        return got
+
+
+def _is_noise(p: Packet) -> bool:
+    """IPv6 router/neighbour chatter VPP may emit on its own."""
+    return p.haslayer("IPv6") and p.haslayer("ICMPv6ND_RS") or p.haslayer("ICMPv6MLReport2")

@@ -12,13 +12,13 @@ from scapy.layers.inet import ICMP, IP, TCP, UDP
 from scapy.layers.inet6 import IPv6
 from scapy.packet import Packet
 
-from .vpp_instance import Vpp, VppLocation, VppUnavailable
+from pycontrol.vpp.instance import Vpp, VppLocation, VppUnavailableError
 
 
 def vpp_location() -> VppLocation:
     try:
         return VppLocation.from_env()
-    except VppUnavailable as e:
+    except VppUnavailableError as e:
         pytest.skip(str(e))
 
 

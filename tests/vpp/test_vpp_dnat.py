@@ -14,11 +14,12 @@ from scapy.layers.inet6 import IPv6
 from scapy.layers.l2 import Ether
 from scapy.packet import Packet
 
+from pycontrol.vpp.instance import Vpp
+from pycontrol.vpp.pg import PacketRun, PgLink
 from pycontrol.vppapi.client import ApiCallError
 from pycontrol.vppapi.plugins import PROTO_TCP, PROTO_UDP, Backend, DnatApi, Translation
 
 from .conftest import assert_checksums, ip4
-from .vpp_instance import PacketRun, PgLink, Vpp
 
 pytestmark = pytest.mark.needs_vpp
 

@@ -14,11 +14,12 @@ from scapy.layers.inet import IP, TCP
 from scapy.layers.l2 import Ether
 from scapy.packet import Packet
 
+from pycontrol.vpp.instance import Vpp
+from pycontrol.vpp.pg import PacketRun, PgLink
 from pycontrol.vppapi.client import PluginClient
 from pycontrol.vppapi.plugins import PROTO_TCP, Backend, DnatApi, Translation
 
 from .conftest import assert_checksums, ip4
-from .vpp_instance import PacketRun, PgLink, Vpp
 
 pytestmark = pytest.mark.needs_vpp
 
@@ -83,7 +84,9 @@ def net(vpp: Vpp) -> Iterator[Net]:
     pg2.neighbor(OTHER, MAC_OTHER)
     dn = vpp.client("calico_dnat")
     for link in (pg0, pg1, pg2):
-        dn.call("calico_dnat_interface_enable_disable", sw_if_index=link.sw_if_index, is_enable=True)
+        dn.call(
+            "calico_dnat_interface_enable_disable", sw_if_index=link.sw_if_index, is_enable=True
+        )
     dn.call("calico_dnat_snat_address_set", is_set=True, addr=ip4("10.1.0.1"))
     DnatApi(dn).translations_update(
         [
@@ -95,7 +98,13 @@ def net(vpp: Vpp) -> Iterator[Net]:
     pol.call_many(
         "calico_policy_rule_update",
         [
-            rule(1, ALLOW, PROTO_TCP, src_net=ipaddress.ip_network("10.0.0.0/24"), dst_ports=(8080, 8080)),
+            rule(
+                1,
+                ALLOW,
+                PROTO_TCP,
+                src_net=ipaddress.ip_network("10.0.0.0/24"),
+                dst_ports=(8080, 8080),
+            ),
             rule(2, ALLOW),  # allow everything (profile egress)
         ],
     )
@@ -117,13 +126,21 @@ def net(vpp: Vpp) -> Iterator[Net]:
             n_ids=2,
             ids=[tier, 20],
         )
-        pol.call("calico_policy_interface_enable_disable", sw_if_index=link.sw_if_index, is_enable=True)
+        pol.call(
+            "calico_policy_interface_enable_disable", sw_if_index=link.sw_if_index, is_enable=True
+        )
     assert int(pol.call("calico_policy_publish").values["generation"]) > 0
     yield Net(vpp, pg0, pg1, pg2, PacketRun(vpp, [pg0, pg1, pg2]), pol)
 
 
-def tcp(link: PgLink, mac: str, src: str, dst: str, sport: int, dport: int, flags: str = "S") -> Packet:
-    return Ether(src=mac, dst=link.mac) / IP(src=src, dst=dst) / TCP(sport=sport, dport=dport, flags=flags)
+def tcp(
+    link: PgLink, mac: str, src: str, dst: str, sport: int, dport: int, flags: str = "S"
+) -> Packet:
+    return (
+        Ether(src=mac, dst=link.mac)
+        / IP(src=src, dst=dst)
+        / TCP(sport=sport, dport=dport, flags=flags)
+    )
 
 
 def test_ingress_rule_admits_its_port_and_the_tier_default_denies_the_rest(net: Net) -> None:

@@ -1,7 +1,7 @@
-"""A VPP process for the needs_vpp tests: located through environment variables, started
-with a startup.conf that needs no hugepages, with both calico plugins loaded, driven through
-its API socket (vpp_papi for the CLI, the project's PluginClient for the plugins) and fed
-with packet-generator streams whose output is captured to pcap files.
+"""A VPP process for the needs_vpp tests and the VPP benchmarks: located through
+environment variables, started with a startup.conf that needs no hugepages, with both
+calico plugins loaded, driven through its API socket (vpp_papi for the CLI, the project's
+PluginClient for the plugins). Packet-generator helpers are in :mod:`pycontrol.vpp.pg`.
 
 Environment:
   VPP_PREFIX       an install prefix of VPP (bin/vpp, lib/*/vpp_plugins, share/vpp/api)
@@ -14,20 +14,16 @@ Environment:
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import shutil
 import signal
 import subprocess
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-from scapy.layers.l2 import Ether
-from scapy.packet import Packet
-from scapy.utils import rdpcap, wrpcap
 
 from pycontrol.vppapi import registry
 from pycontrol.vppapi.client import PluginClient
@@ -36,7 +32,7 @@ from pycontrol.vppapi.transport import VppSocketTransport
 PLUGINS = ("calico_dnat_plugin.so", "calico_policy_plugin.so")
 
 
-class VppUnavailable(Exception):
+class VppUnavailableError(Exception):
     """The environment does not point at a usable VPP (the tests skip)."""
 
 
@@ -57,7 +53,7 @@ class VppLocation:
             str(Path(prefix) / "bin" / "vpp") if prefix else shutil.which("vpp")
         )
         if not binary or not os.access(binary, os.X_OK):
-            raise VppUnavailable("no VPP executable (VPP_BINARY / VPP_PREFIX)")
+            raise VppUnavailableError("no VPP executable (VPP_BINARY / VPP_PREFIX)")
         bin_prefix = Path(binary).resolve().parent.parent
         roots = [Path(prefix)] if prefix else []
         roots.append(bin_prefix)
@@ -70,12 +66,12 @@ class VppLocation:
         plugin_path = [p for p in dict.fromkeys(plugin_path) if p.is_dir()]
         for so in PLUGINS:
             if not any((d / so).exists() for d in plugin_path):
-                raise VppUnavailable(f"{so} not found in VPP_PLUGIN_PATH / the VPP prefix")
+                raise VppUnavailableError(f"{so} not found in VPP_PLUGIN_PATH / the VPP prefix")
         api_dirs = _split(os.environ.get("VPP_API_DIR"))
         api_dirs += [r / "share" / "vpp" / "api" for r in roots] + [Path("/usr/share/vpp/api")]
         api_dirs = [d for d in dict.fromkeys(api_dirs) if d.is_dir()]
         if not any(glob.glob(str(d / "core" / "memclnt.api.json")) for d in api_dirs):
-            raise VppUnavailable("VPP's core .api.json files not found (VPP_API_DIR)")
+            raise VppUnavailableError("VPP's core .api.json files not found (VPP_API_DIR)")
         return cls(Path(binary), tuple(plugin_path), tuple(api_dirs))
 
     def api_json_files(self) -> list[str]:
@@ -191,17 +187,13 @@ class Vpp:
 
     def stop(self) -> None:
         for t in self._transports:
-            try:
+            with contextlib.suppress(Exception):  # VPP may already be gone
                 t.close()
-            except Exception:  # noqa: S110 (VPP may already be gone)
-                pass
         self._transports.clear()
         self._clients.clear()
         if self._cli is not None:
-            try:
+            with contextlib.suppress(Exception):
                 self._cli.disconnect()
-            except Exception:  # noqa: S110
-                pass
             self._cli = None
         if self.proc is not None and self.proc.poll() is None:
             os.killpg(self.proc.pid, signal.SIGTERM)
@@ -220,81 +212,3 @@ class Vpp:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
-
-
-@dataclass
-class PgLink:
-    """A packet-generator interface with an address and static neighbours."""
-
-    vpp: Vpp
-    index: int
-    mac: str = ""
-
-    @property
-    def name(self) -> str:
-        return f"pg{self.index}"
-
-    @property
-    def sw_if_index(self) -> int:
-        return self.vpp.sw_if_index(self.name)
-
-    def create(self, addrs: Sequence[str]) -> PgLink:
-        self.vpp.cli(f"create packet-generator interface {self.name}")
-        for a in addrs:
-            self.vpp.cli(f"set interface ip address {self.name} {a}")
-        self.vpp.cli(f"set interface state {self.name} up")
-        out = self.vpp.cli(f"show hardware-interfaces {self.name}")
-        for tok in out.split():
-            if tok.count(":") == 5:
-                self.mac = tok
-                break
-        return self
-
-    def neighbor(self, ip: str, mac: str) -> None:
-        self.vpp.cli(f"set ip neighbor {self.name} {ip} {mac}")
-
-
-class PacketRun:
-    """Send streams on pg interfaces, capture every pg interface's output, run to
-    completion and return the captured packets per interface."""
-
-    def __init__(self, vpp: Vpp, links: Sequence[PgLink]) -> None:
-        self.vpp = vpp
-        self.links = list(links)
-        self._n = 0
-
-    def run(self, streams: dict[PgLink, Sequence[Packet]]) -> dict[str, list[Packet]]:
-        wd = self.vpp.workdir
-        self._n += 1
-        outs = {}
-        for link in self.links:
-            out = wd / f"out-{link.name}-{self._n}.pcap"
-            outs[link.name] = out
-            self.vpp.cli(f"packet-generator capture {link.name} pcap {out}")
-        names = []
-        for link, pkts in streams.items():
-            src = wd / f"in-{link.name}-{self._n}.pcap"
-            wrpcap(str(src), list(pkts))
-            name = f"s{self._n}-{link.name}"
-            self.vpp.cli(f"packet-generator new pcap {src} source {link.name} name {name}")
-            names.append(name)
-        self.vpp.cli("packet-generator enable")
-        deadline = time.monotonic() + 30
-        while "Yes" in self.vpp.cli("show packet-generator"):
-            if time.monotonic() > deadline:
-                raise RuntimeError("packet generator did not stop")
-            time.sleep(0.02)
-        for name in names:
-            self.vpp.cli(f"packet-generator delete {name}")
-        got: dict[str, list[Packet]] = {}
-        for link in self.links:
-            self.vpp.cli(f"packet-generator capture {link.name} disable")
-            p = outs[link.name]
-            pkts = [Ether(bytes(x)) for x in rdpcap(str(p))] if p.exists() else []
-            got[link.name] = [x for x in pkts if not _is_noise(x)]
-        return got
-
-
-def _is_noise(p: Packet) -> bool:
-    """IPv6 router/neighbour chatter VPP may emit on its own."""
-    return p.haslayer("IPv6") and p.haslayer("ICMPv6ND_RS") or p.haslayer("ICMPv6MLReport2")

@@ -15,6 +15,7 @@ from pycontrol import __version__, log
 BENCHES: dict[str, str] = {
     "common": "pycontrol.bench.common",
     "api": "pycontrol.bench.api",
+    "vpp": "pycontrol.bench.vpp",
 }
 
 

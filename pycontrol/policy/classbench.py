@@ -174,7 +174,9 @@ def read_trace(path: Path) -> list[Header]:
 
 def write_trace(path: Path, trace: Iterable[Header]) -> None:
     with path.open("w") as f:
-        f.writelines(f"{h.sa}\t{h.da}\t{h.sp}\t{h.dp}\t{h.proto}\t{h.flags}\t{h.rule}\n" for h in trace)
+        f.writelines(
+            f"{h.sa}\t{h.da}\t{h.sp}\t{h.dp}\t{h.proto}\t{h.flags}\t{h.rule}\n" for h in trace
+        )
 
 
 def first_match(rules: Sequence[Filter], h: Header) -> int:

@@ -18,8 +18,36 @@ from pycontrol.policy.classbench import Filter, Header
 Kind = Literal["acl", "fw", "ipc"]
 KINDS: tuple[Kind, ...] = ("acl", "fw", "ipc")
 
-_WELL_KNOWN = [20, 21, 22, 23, 25, 53, 80, 110, 123, 143, 161, 389, 443, 445, 514, 636,
-               993, 995, 1433, 1521, 3306, 3389, 5060, 5432, 6379, 8080, 8443, 9090]
+_WELL_KNOWN = [
+    20,
+    21,
+    22,
+    23,
+    25,
+    53,
+    80,
+    110,
+    123,
+    143,
+    161,
+    389,
+    443,
+    445,
+    514,
+    636,
+    993,
+    995,
+    1433,
+    1521,
+    3306,
+    3389,
+    5060,
+    5432,
+    6379,
+    8080,
+    8443,
+    9090,
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,8 +128,7 @@ def filters(kind: Kind, n: int, seed: int = 1) -> list[Filter]:
         proto, pmask = [(6, 0xFF), (17, 0xFF), (1, 0xFF), (0, 0)][k]
         if proto == 1:
             sp, dp = (0, 65535), (0, 65535)
-        f = Filter(_prefix(rnd, bases, sl), sl, _prefix(rnd, bases, dl), dl, *sp, *dp, proto,
-                   pmask)
+        f = Filter(_prefix(rnd, bases, sl), sl, _prefix(rnd, bases, dl), dl, *sp, *dp, proto, pmask)
         if f not in seen:
             seen.add(f)
             out.append(f)
@@ -116,14 +143,31 @@ def trace(rules: list[Filter], n: int, seed: int = 1, random_share: float = 0.05
     out: list[Header] = []
     for _ in range(n):
         if not rules or rnd.random() < random_share:
-            out.append(Header(rnd.getrandbits(32), rnd.getrandbits(32), rnd.getrandbits(16),
-                              rnd.getrandbits(16), rnd.choice([6, 17, 1, 47]), 0, -1))
+            out.append(
+                Header(
+                    rnd.getrandbits(32),
+                    rnd.getrandbits(32),
+                    rnd.getrandbits(16),
+                    rnd.getrandbits(16),
+                    rnd.choice([6, 17, 1, 47]),
+                    0,
+                    -1,
+                )
+            )
             continue
         i = rnd.randrange(len(rules))
         r = rules[i]
         (sa0, sa1), (da0, da1), _, _, _ = r.ranges()
         proto = r.proto if r.proto_mask else rnd.choice([6, 17, 1, 50])
-        out.append(Header(rnd.randint(sa0, sa1), rnd.randint(da0, da1),
-                          rnd.randint(r.sp_lo, r.sp_hi), rnd.randint(r.dp_lo, r.dp_hi),
-                          proto, 0, i))
+        out.append(
+            Header(
+                rnd.randint(sa0, sa1),
+                rnd.randint(da0, da1),
+                rnd.randint(r.sp_lo, r.sp_hi),
+                rnd.randint(r.dp_lo, r.dp_hi),
+                proto,
+                0,
+                i,
+            )
+        )
     return out

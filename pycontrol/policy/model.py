@@ -35,8 +35,13 @@ class Action(enum.IntEnum):
 
     @classmethod
     def parse(cls, text: str) -> Action:
-        names = {"allow": cls.ALLOW, "deny": cls.DENY, "pass": cls.PASS, "next-tier": cls.PASS,
-                 "log": cls.LOG}
+        names = {
+            "allow": cls.ALLOW,
+            "deny": cls.DENY,
+            "pass": cls.PASS,
+            "next-tier": cls.PASS,
+            "log": cls.LOG,
+        }
         try:
             return names[text.lower()]
         except KeyError:
@@ -59,8 +64,14 @@ def point(stage: Stage, direction: Direction) -> int:
     return int(stage) << 1 | int(direction)
 
 
-PROTOCOLS: Mapping[str, int] = {"tcp": 6, "udp": 17, "icmp": 1, "icmpv6": 58, "sctp": 132,
-                                "udplite": 136}
+PROTOCOLS: Mapping[str, int] = {
+    "tcp": 6,
+    "udp": 17,
+    "icmp": 1,
+    "icmpv6": 58,
+    "sctp": 132,
+    "udplite": 136,
+}
 
 
 def protocol_number(p: int | str) -> int:
@@ -184,13 +195,20 @@ class Rule:
         for name in ("src_net", "not_src_net", "dst_net", "not_dst_net"):
             for n in getattr(self, name):
                 if self.ip_version and n.version != self.ip_version:
-                    raise PolicyError(f"{name}: IPv{n.version} CIDR {n} in an IPv{self.ip_version} rule")
+                    raise PolicyError(
+                        f"{name}: IPv{n.version} CIDR {n} in an IPv{self.ip_version} rule"
+                    )
 
     def ipset_ids(self) -> set[int]:
         return {
-            *self.src_ipsets, *self.not_src_ipsets, *self.dst_ipsets, *self.not_dst_ipsets,
-            *self.src_named_port_ipsets, *self.not_src_named_port_ipsets,
-            *self.dst_named_port_ipsets, *self.not_dst_named_port_ipsets,
+            *self.src_ipsets,
+            *self.not_src_ipsets,
+            *self.dst_ipsets,
+            *self.not_dst_ipsets,
+            *self.src_named_port_ipsets,
+            *self.not_src_named_port_ipsets,
+            *self.dst_named_port_ipsets,
+            *self.not_dst_named_port_ipsets,
             *self.dst_ip_port_ipsets,
         }
 

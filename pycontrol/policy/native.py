@@ -132,9 +132,17 @@ def _fill_rule(keep: _Keep, c: Any, r: Rule) -> None:
         _nets(keep, getattr(c, name), getattr(r, name))
     for name in ("src_ports", "not_src_ports", "dst_ports", "not_dst_ports"):
         _ports(keep, getattr(c, name), getattr(r, name))
-    for name in ("src_ipsets", "not_src_ipsets", "dst_ipsets", "not_dst_ipsets",
-                 "src_named_port_ipsets", "not_src_named_port_ipsets",
-                 "dst_named_port_ipsets", "not_dst_named_port_ipsets", "dst_ip_port_ipsets"):
+    for name in (
+        "src_ipsets",
+        "not_src_ipsets",
+        "dst_ipsets",
+        "not_dst_ipsets",
+        "src_named_port_ipsets",
+        "not_src_named_port_ipsets",
+        "dst_named_port_ipsets",
+        "not_dst_named_port_ipsets",
+        "dst_ip_port_ipsets",
+    ):
         _ids(keep, getattr(c, name), getattr(r, name))
 
 
@@ -177,8 +185,9 @@ class NativePolicy:
     def __enter__(self) -> NativePolicy:
         return self
 
-    def __exit__(self, t: type[BaseException] | None, v: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, t: type[BaseException] | None, v: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.close()
 
     def __del__(self) -> None:
@@ -198,8 +207,9 @@ class NativePolicy:
         arr, n = _members(keep, s.members)
         self._check(lib.cp_policy_ipset_update(self._p, s.id, int(s.type), arr, n))
 
-    def ipset_delta(self, set_id: int, add: Iterable[Member] = (),
-                    remove: Iterable[Member] = ()) -> None:
+    def ipset_delta(
+        self, set_id: int, add: Iterable[Member] = (), remove: Iterable[Member] = ()
+    ) -> None:
         keep = _Keep()
         a, na = _members(keep, add)
         d, nd = _members(keep, remove)
@@ -215,18 +225,32 @@ class NativePolicy:
 
     def policy_update(self, pol: Policy) -> None:
         keep = _Keep()
-        self._check(lib.cp_policy_policy_update(
-            self._p, pol.id, _rules(keep, pol.inbound), len(pol.inbound),
-            _rules(keep, pol.outbound), len(pol.outbound)))
+        self._check(
+            lib.cp_policy_policy_update(
+                self._p,
+                pol.id,
+                _rules(keep, pol.inbound),
+                len(pol.inbound),
+                _rules(keep, pol.outbound),
+                len(pol.outbound),
+            )
+        )
 
     def policy_remove(self, pid: int) -> None:
         self._check(lib.cp_policy_policy_remove(self._p, pid))
 
     def profile_update(self, pro: Policy) -> None:
         keep = _Keep()
-        self._check(lib.cp_policy_profile_update(
-            self._p, pro.id, _rules(keep, pro.inbound), len(pro.inbound),
-            _rules(keep, pro.outbound), len(pro.outbound)))
+        self._check(
+            lib.cp_policy_profile_update(
+                self._p,
+                pro.id,
+                _rules(keep, pro.inbound),
+                len(pro.inbound),
+                _rules(keep, pro.outbound),
+                len(pro.outbound),
+            )
+        )
 
     def profile_remove(self, pid: int) -> None:
         self._check(lib.cp_policy_profile_remove(self._p, pid))
@@ -270,9 +294,14 @@ class NativePolicy:
         return int(lib.cp_policy_memory_bytes(self._p))
 
     # ---- classification --------------------------------------------------------------
-    def classify(self, packets: Sequence[bytes], endpoints: Sequence[int],
-                 stages: Sequence[Stage], directions: Sequence[Direction],
-                 worker: int = 0) -> list[tuple[Verdict, Match]]:
+    def classify(
+        self,
+        packets: Sequence[bytes],
+        endpoints: Sequence[int],
+        stages: Sequence[Stage],
+        directions: Sequence[Direction],
+        worker: int = 0,
+    ) -> list[tuple[Verdict, Match]]:
         """Classify packets (IP header first), packet i at (endpoints[i], stages[i],
         directions[i]), in bursts of up to 256 through the batch entry point."""
         n = len(packets)
@@ -284,9 +313,10 @@ class NativePolicy:
         for base in range(0, n, BURST):
             m = min(BURST, n - base)
             ptrs = ffi.new("const cp_pkt_t *[]", [burst.views + base + i for i in range(m)])
-            eps = ffi.new("uint32_t[]", list(endpoints[base:base + m]))
-            pts = ffi.new("uint8_t[]", [point(stages[base + i], directions[base + i])
-                                        for i in range(m)])
+            eps = ffi.new("uint32_t[]", list(endpoints[base : base + m]))
+            pts = ffi.new(
+                "uint8_t[]", [point(stages[base + i], directions[base + i]) for i in range(m)]
+            )
             verdict = ffi.new("uint8_t[]", m)
             match = ffi.new("cp_policy_match_t[]", m)
             lib.cp_policy_classify_burst(self._p, worker, ptrs, eps, pts, m, verdict, match)
@@ -294,8 +324,9 @@ class NativePolicy:
                 mt = match[i]
                 reason = Reason(mt.reason)
                 if reason is Reason.RULE:
-                    mm = Match(reason, Owner(mt.owner_kind), int(mt.owner_id), int(mt.rule),
-                               int(mt.tier))
+                    mm = Match(
+                        reason, Owner(mt.owner_kind), int(mt.owner_id), int(mt.rule), int(mt.tier)
+                    )
                 elif reason is Reason.TIER_DEFAULT:
                     mm = Match(reason, tier=int(mt.tier))
                 else:
@@ -309,8 +340,9 @@ class NativePolicy:
         self._check(lib.cp_policy_rule_counter(self._p, int(owner), oid, int(direction), rule, c))
         return Counter(int(c.packets), int(c.bytes))
 
-    def endpoint_counters(self, eid: int, stage: Stage,
-                          direction: Direction) -> dict[Verdict, Counter]:
+    def endpoint_counters(
+        self, eid: int, stage: Stage, direction: Direction
+    ) -> dict[Verdict, Counter]:
         c = ffi.new("cp_policy_counter_t[3]")
         self._check(lib.cp_policy_endpoint_counters(self._p, eid, point(stage, direction), c))
         return {v: Counter(int(c[v].packets), int(c[v].bytes)) for v in Verdict}

@@ -90,8 +90,11 @@ def _in_set(cfg: Config, set_id: int, addr: IPAddress) -> bool:
 
 
 def _in_ipport(cfg: Config, set_id: int, addr: IPAddress, proto: int, port: int) -> bool:
-    return IPPortMember(addr, proto, port) in cfg.ipsets[set_id].members if proto in (
-        6, 17, 132) else False
+    return (
+        IPPortMember(addr, proto, port) in cfg.ipsets[set_id].members
+        if proto in (6, 17, 132)
+        else False
+    )
 
 
 def _icmp_ok(m_type: int, m_code: int | None, t: int, c: int) -> bool:
@@ -155,8 +158,9 @@ def rule_matches(cfg: Config, r: Rule, p: _Pkt) -> bool:
     return not any(_in_set(cfg, s, p.dst) for s in r.not_dst_ipsets)
 
 
-def evaluate(cfg: Config, endpoint: int, stage: Stage, direction: Direction,
-             view: PacketView) -> Result:
+def evaluate(
+    cfg: Config, endpoint: int, stage: Stage, direction: Direction, view: PacketView
+) -> Result:
     """The verdict for a flow's first packet at an endpoint's evaluation point."""
     ep = cfg.endpoints.get(endpoint)
     if ep is None:

@@ -100,7 +100,7 @@ plugins {{
   plugin calico_dnat_plugin.so {{ enable }}
   plugin calico_policy_plugin.so {{ enable }}
 }}
-calico_dnat {{ max-sessions 65536 }}
+calico_dnat {{ max-sessions {sessions} }}
 """
 
 
@@ -111,6 +111,7 @@ class Vpp:
     loc: VppLocation
     workdir: Path
     workers: int = 0
+    session_limit: int = 65536  # calico_dnat max-sessions (per thread)
     proc: subprocess.Popen[bytes] | None = None
     _cli: Any = None
     _clients: dict[str, PluginClient] = field(default_factory=dict)
@@ -129,6 +130,7 @@ class Vpp:
             wd=self.workdir,
             prefix=f"calico-test-{os.getpid()}-{id(self)}",
             cpu=cpu,
+            sessions=self.session_limit,
             plugin_path=":".join(str(p) for p in self.loc.plugin_path),
         )
         (self.workdir / "startup.conf").write_text(conf)

@@ -8,6 +8,14 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from scapy.layers.inet6 import (
+    ICMPv6MLReport,
+    ICMPv6MLReport2,
+    ICMPv6ND_NA,
+    ICMPv6ND_NS,
+    ICMPv6ND_RA,
+    ICMPv6ND_RS,
+)
 from scapy.layers.l2 import Ether
 from scapy.packet import Packet
 from scapy.utils import rdpcap, wrpcap
@@ -88,6 +96,16 @@ class PacketRun:
         return got
 
 
+_NOISE = (
+    ICMPv6ND_RS,
+    ICMPv6ND_RA,
+    ICMPv6ND_NS,
+    ICMPv6ND_NA,
+    ICMPv6MLReport,
+    ICMPv6MLReport2,
+)
+
+
 def _is_noise(p: Packet) -> bool:
-    """IPv6 router/neighbour chatter VPP may emit on its own."""
-    return bool(p.haslayer("ICMPv6ND_RS") or p.haslayer("ICMPv6MLReport2"))
+    """IPv6 neighbour discovery and MLD chatter VPP emits on its own."""
+    return any(p.haslayer(layer) for layer in _NOISE)

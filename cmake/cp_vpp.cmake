@@ -23,7 +23,10 @@ function(cp_vpp_plugin_settings name)
   if(CP_WERROR)
     target_compile_options(${t} PRIVATE -Werror)
   endif()
-  # the core's static libraries are linked whole into the .so; nothing else is exported
-  # but the plugin registration and the symbols other plugins look up
-  set_target_properties(${t} PROPERTIES LIBRARY_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/vpp_plugins)
+  # VPP's headers are GNU C (typeof, asm, statement expressions): -std=gnu11 for the glue
+  set_target_properties(${t} PROPERTIES C_EXTENSIONS ON
+                        LIBRARY_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/vpp_plugins)
+  # the cores' static libraries are linked into the .so without exporting their symbols:
+  # only the plugin registration and the symbols other plugins look up are visible
+  target_link_options(${t} PRIVATE -Wl,--exclude-libs,ALL)
 endfunction()

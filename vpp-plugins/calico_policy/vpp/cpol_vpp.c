@@ -120,7 +120,7 @@ static void cpol_vpp_hook_classify(void *ctx, const cp_pkt_t *const *pkts, const
                                    const uint8_t *dir, uint32_t n, uint8_t *verdict)
 {
   cpol_vpp_main_t *pm = ctx;
-  u8 point[CP_POLICY_BURST];
+  u8 point[CP_POLICY_BURST] = {0};
   u32 n_if = vec_len(pm->if_flags);
 
   (void)dir;

@@ -201,6 +201,10 @@ int main(int argc, char **argv)
          n_rules, n_pkts, (double)best / ((double)n_pkts * (double)reps),
          (double)(t1 - t0) / 1e6, heap1 > heap0 ? heap1 - heap0 : 0);
   rte_acl_free(ctx);
+  free(data);
+  free(res);
+  free(pk);
+  free(rules);
   rte_eal_cleanup();
   return 0;
 }

@@ -16,6 +16,7 @@ BENCHES: dict[str, str] = {
     "common": "pycontrol.bench.common",
     "api": "pycontrol.bench.api",
     "vpp": "pycontrol.bench.vpp",
+    "policy": "pycontrol.bench.policy",
 }
 
 

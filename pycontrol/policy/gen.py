@@ -1,4 +1,4 @@
-"""Generators of ClassBench-like filter sets and traces.
+"""Generators of ClassBench-like filter sets and traces, and of Calico-shaped policy sets.
 
 Three flavours after ClassBench's seed families, with the traits that make them easy or
 hard for a classifier: ``acl`` (specific destinations, mostly exact well-known destination
@@ -9,11 +9,25 @@ networks so prefixes nest and cluster as in real rule sets. Deterministic for a 
 
 from __future__ import annotations
 
+import ipaddress
 import random
 from dataclasses import dataclass
 from typing import Literal
 
+from scapy.layers.inet import IP, TCP
+
 from pycontrol.policy.classbench import Filter, Header
+from pycontrol.policy.model import (
+    Action,
+    Config,
+    Endpoint,
+    IPSet,
+    IPSetType,
+    Policy,
+    PortRange,
+    Rule,
+    Tier,
+)
 
 Kind = Literal["acl", "fw", "ipc"]
 KINDS: tuple[Kind, ...] = ("acl", "fw", "ipc")
@@ -170,4 +184,53 @@ def trace(rules: list[Filter], n: int, seed: int = 1, random_share: float = 0.05
                 i,
             )
         )
+    return out
+
+
+def calico_config(n_policies: int, members: int, seed: int = 1) -> Config:
+    """A Calico-shaped configuration: one workload endpoint whose single tier holds
+    ``n_policies`` policies; policy i allows TCP to port 1000+i from the members of ipset i
+    (``members`` IPv4 addresses each, as label selectors render); a profile denies the rest."""
+    rnd = random.Random(f"calico-{seed}")
+    cfg = Config()
+    for i in range(n_policies):
+        addrs = {ipaddress.IPv4Address((10 << 24) | a) for a in rnd.sample(range(1 << 24), members)}
+        cfg.ipsets[i + 1] = IPSet(i + 1, IPSetType.IP, frozenset(addrs))
+        cfg.policies[i + 1] = Policy(
+            i + 1,
+            inbound=(
+                Rule(
+                    Action.ALLOW,
+                    protocol=6,
+                    dst_ports=(PortRange(1000 + i, 1000 + i),),
+                    src_ipsets=(i + 1,),
+                ),
+            ),
+        )
+    cfg.profiles[1] = Policy(1, inbound=(Rule(Action.DENY),), outbound=(Rule(Action.ALLOW),))
+    cfg.endpoints[1] = Endpoint(
+        1, tiers=(Tier(ingress_policies=tuple(range(1, n_policies + 1))),), profiles=(1,)
+    )
+    return cfg
+
+
+def calico_packets(cfg: Config, n: int, seed: int = 1, hit_share: float = 0.8) -> list[bytes]:
+    """TCP/IPv4 packets towards endpoint 1: ``hit_share`` from a member of policy i's set to
+    port 1000+i (allowed), the rest from random sources (denied by the profile)."""
+    rnd = random.Random(f"calico-pkts-{seed}")
+    template = bytearray(bytes(IP(src="10.0.0.1", dst="192.168.0.1") / TCP(sport=40000, dport=1)))
+    sets = [sorted(cfg.ipsets[i].members, key=str) for i in sorted(cfg.ipsets)]
+    out: list[bytes] = []
+    for _ in range(n):
+        b = bytearray(template)
+        if sets and rnd.random() < hit_share:
+            i = rnd.randrange(len(sets))
+            src = rnd.choice(sets[i])
+            assert isinstance(src, ipaddress.IPv4Address)
+            b[12:16] = src.packed
+            b[22:24] = (1000 + i).to_bytes(2, "big")
+        else:
+            b[12:16] = rnd.randbytes(4)
+            b[22:24] = rnd.randbytes(2)
+        out.append(bytes(b))
     return out

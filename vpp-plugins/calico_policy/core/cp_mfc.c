@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define BINTH 8        /* rules per leaf the builder aims for */
+#define BINTH 8
 #define MAX_DEPTH 48   /* safety bound on recursion */
 #define GROUP 16       /* packets walked through the tree in lockstep */
 
@@ -75,7 +75,8 @@ typedef struct {
   uint32_t leaf_words, cap_leaf;
   uint32_t n_leaves, max_depth, max_leaf;
   uint32_t *tmp_lo, *tmp_hi; /* scratch for split selection, 2 x n_rules */
-  int oom;
+  uint64_t entries, max_entries; /* leaf entries so far; budget (rule copies) */
+  int oom;                       /* 1: out of memory, 2: over the entry budget */
 } build_t;
 
 static void sort_u32(uint32_t *a, uint32_t n)
@@ -143,6 +144,11 @@ static void make_leaf(build_t *B, uint32_t node, const uint32_t *rules, uint32_t
 {
   uint32_t D = B->n_dims, per = 1 + 2 * D;
   uint32_t words = 1 + n * per;
+  B->entries += n;
+  if (B->entries > B->max_entries) {
+    B->oom = 2;
+    return;
+  }
   if (B->leaf_words + words > B->cap_leaf) {
     uint32_t cap = B->cap_leaf ? B->cap_leaf * 2 : 4096;
     while (cap < B->leaf_words + words)
@@ -317,12 +323,14 @@ static int sort_by_prio(uint32_t *order, uint32_t n, const uint32_t *prio)
   return 0;
 }
 
-/* Build one tree over rules[0..n) (ascending priority). 0 or -1 (out of memory). */
+/* Build one tree over rules[0..n) (ascending priority). 0, -1 (out of memory) or -2 (more
+ * than max_entries rule copies in the leaves). */
 static int build_tree(const cp_mfc_builder_t *b, uint32_t flags, uint32_t *rules, uint32_t n,
-                      cp_mfc_tree_t *out, cp_mfc_t *t)
+                      uint64_t max_entries, cp_mfc_tree_t *out, cp_mfc_t *t)
 {
   build_t B;
   memset(&B, 0, sizeof(B));
+  B.max_entries = max_entries;
   B.b = b;
   B.flags = flags;
   B.n_dims = b->n_dims;
@@ -342,7 +350,7 @@ static int build_tree(const cp_mfc_builder_t *b, uint32_t flags, uint32_t *rules
   if (B.oom) {
     free(B.nodes);
     free(B.leaves);
-    return -1;
+    return -B.oom;
   }
   cp_mfc_node_t *nn = realloc(B.nodes, B.n_nodes * sizeof(*nn));
   out->nodes = nn ? nn : B.nodes;
@@ -383,6 +391,24 @@ cp_mfc_t *cp_mfc_build(const cp_mfc_builder_t *b, uint32_t flags)
   t->n_dims = D;
   t->n_rules = n;
   t->memory_bytes = sizeof(*t);
+  /* one tree when rules replicate little (one walk per lookup); else partitioned trees */
+  {
+    cp_mfc_tree_t tr;
+    memset(&tr, 0, sizeof(tr));
+    int rc = build_tree(b, flags, order, n, (uint64_t)n * 16 + 4096, &tr, t);
+    if (rc == 0) {
+      t->tree[0] = tr;
+      t->n_trees = 1;
+      free(order);
+      free(part);
+      return t;
+    }
+    if (rc == -1)
+      goto fail;
+    /* over budget: forget the partial statistics and partition */
+    t->n_nodes = t->n_leaves = t->n_entries = t->max_depth = t->max_leaf = 0;
+    t->memory_bytes = sizeof(*t);
+  }
   /* partition dims: the leading word of the source and destination addresses */
   uint32_t da = 0, db = D == 11 ? 4 : 1;
   uint32_t counts[CP_MFC_MAX_TREES] = {0};
@@ -415,7 +441,7 @@ cp_mfc_t *cp_mfc_build(const cp_mfc_builder_t *b, uint32_t flags)
       continue;
     cp_mfc_tree_t tr;
     memset(&tr, 0, sizeof(tr));
-    if (build_tree(b, flags, part + start[g], counts[g], &tr, t) != 0)
+    if (build_tree(b, flags, part + start[g], counts[g], UINT64_MAX, &tr, t) != 0)
       goto fail;
     /* insert keeping ascending min_prio */
     uint32_t k = t->n_trees++;
@@ -476,6 +502,46 @@ static inline void walk_group(const cp_mfc_tree_t *tr, const uint32_t *keys, uin
   }
 }
 
+/* Branch-free leaf scan: the outcome of each comparison is unpredictable, so every entry
+ * is tested and the first match taken from a bit mask. */
+static inline uint32_t leaf_first_prio(const uint32_t *leaf, const uint32_t *key,
+                                       const uint32_t D)
+{
+  uint32_t cnt = leaf[0], per = 1 + 2 * D;
+  const uint32_t *e = leaf + 1;
+  /* leaves are usually <= 8 entries; an unsplittable one can be longer: 32 at a time */
+  for (uint32_t base = 0; base < cnt; base += 32) {
+    uint32_t m = cnt - base < 32 ? cnt - base : 32, mask = 0;
+    for (uint32_t k = 0; k < m; k++, e += per) {
+      uint32_t miss = 0;
+      for (uint32_t d = 0; d < D; d++)
+        miss |= key[d] - e[1 + 2 * d] > e[2 + 2 * d];
+      mask |= (miss ^ 1u) << k;
+    }
+    if (mask)
+      return leaf[1 + (base + (uint32_t)__builtin_ctz(mask)) * per];
+  }
+  return UINT32_MAX;
+}
+
+static inline void classify_group(const cp_mfc_t *t, const uint32_t *k0, uint32_t g,
+                                  const uint32_t D, int32_t *results)
+{
+  uint32_t best[GROUP];
+  for (uint32_t j = 0; j < g; j++)
+    best[j] = UINT32_MAX;
+  for (uint32_t tr = 0; tr < t->n_trees; tr++) {
+    const uint32_t *leaf[GROUP];
+    walk_group(&t->tree[tr], k0, D, g, leaf);
+    for (uint32_t j = 0; j < g; j++) {
+      uint32_t p = leaf_first_prio(leaf[j], k0 + (size_t)j * D, D);
+      best[j] = p < best[j] ? p : best[j];
+    }
+  }
+  for (uint32_t j = 0; j < g; j++)
+    results[j] = best[j] == UINT32_MAX ? -1 : (int32_t)best[j];
+}
+
 void cp_mfc_classify_burst(const cp_mfc_t *t, const uint32_t *keys, uint32_t n,
                            int32_t *results)
 {
@@ -483,23 +549,12 @@ void cp_mfc_classify_burst(const cp_mfc_t *t, const uint32_t *keys, uint32_t n,
   for (uint32_t base = 0; base < n; base += GROUP) {
     uint32_t g = n - base < GROUP ? n - base : GROUP;
     const uint32_t *k0 = keys + (size_t)base * D;
-    uint32_t best[GROUP];
-    for (uint32_t j = 0; j < g; j++)
-      best[j] = UINT32_MAX;
-    for (uint32_t tr = 0; tr < t->n_trees; tr++) {
-      const uint32_t *leaf[GROUP];
-      walk_group(&t->tree[tr], k0, D, g, leaf);
-      for (uint32_t j = 0; j < g; j++) {
-        const uint32_t *e = leaf[j] + 1;
-        uint32_t cnt = leaf[j][0], per = 1 + 2 * D;
-        for (uint32_t k = 0; k < cnt && e[0] < best[j]; k++, e += per)
-          if (cp_mfc_entry_match(e, k0 + (size_t)j * D, D)) {
-            best[j] = e[0];
-            break;
-          }
-      }
-    }
-    for (uint32_t j = 0; j < g; j++)
-      results[base + j] = best[j] == UINT32_MAX ? -1 : (int32_t)best[j];
+    /* constant dimension counts let the compiler unroll the leaf tests */
+    if (D == 5)
+      classify_group(t, k0, g, 5, results + base);
+    else if (D == 11)
+      classify_group(t, k0, g, 11, results + base);
+    else
+      classify_group(t, k0, g, D, results + base);
   }
 }

@@ -17,6 +17,7 @@ BENCHES: dict[str, str] = {
     "api": "pycontrol.bench.api",
     "vpp": "pycontrol.bench.vpp",
     "policy": "pycontrol.bench.policy",
+    "dnat": "pycontrol.bench.dnat",
 }
 
 

@@ -18,11 +18,14 @@ import structlog
 
 from pycontrol._native import ffi, lib
 from pycontrol.dnat.model import (
+    Backend,
     DnatConfig,
+    HashField,
     IPAddress,
     IPNetwork,
     NatPrefixKind,
     Protocol,
+    ServiceOptions,
     Translation,
     VipKind,
 )
@@ -237,6 +240,44 @@ class DnatCore:
         rv = lib.cdn_translation_find(self._ctx, af, a, int(protocol), port, int(kind), out)
         return None if rv < 0 else int(out[0])
 
+    def get(self, translation_id: int) -> Translation:
+        """Read a translation back from the core (as the core holds it)."""
+        c = ffi.new("cdn_translation_t *")
+        n = _check(
+            "translation get", lib.cdn_translation_get(self._ctx, translation_id, c, ffi.NULL, 0)
+        )
+        be = ffi.new("cdn_backend_t[]", max(n, 1))
+        _check("translation get", lib.cdn_translation_get(self._ctx, translation_id, c, be, n))
+        af = int(c.af)
+        backends = tuple(
+            Backend(
+                address=_addr_py(af, be[i].addr),
+                port=int(be[i].port),
+                weight=int(be[i].weight),
+                local=bool(be[i].flags & 1),
+                terminating=bool(be[i].flags & 2),
+                no_nat=bool(be[i].flags & 4),
+            )
+            for i in range(n)
+        )
+        kind = VipKind(c.kind)
+        flags = int(c.flags)
+        options = ServiceOptions(
+            external_traffic_local=bool(flags & 1),
+            internal_traffic_local=bool(flags & 2),
+            affinity_timeout_s=int(c.affinity_timeout_s) if flags & 4 else None,
+            hash_fields=HashField(int(c.hash_fields)),
+        )
+        return Translation(
+            vip=None if kind is VipKind.NODE_PORT else _addr_py(af, c.vip),
+            port=int(c.port),
+            protocol=Protocol(c.proto),
+            kind=kind,
+            backends=backends,
+            options=options,
+            family=af,
+        )
+
     def translation_ids(self) -> list[int]:
         ids: list[int] = []
         i = lib.cdn_translation_next(self._ctx, INVALID_ID)
@@ -369,6 +410,11 @@ class DnatCore:
 
     def snat_ports_in_use(self, worker: int = 0) -> int:
         return int(lib.cdn_snat_ports_in_use(self._ctx, worker))
+
+    def snat_port_worker(self, port: int) -> int | None:
+        """The worker whose SNAT port slice holds ``port``."""
+        w = int(lib.cdn_snat_port_worker(self._ctx, port))
+        return None if w == INVALID_ID else w
 
     def bytes_per_flow(self) -> float:
         return float(lib.cdn_session_bytes_per_flow(self._ctx))

@@ -17,7 +17,8 @@ from scapy.packet import Packet, Raw
 
 from pycontrol.dnat.model import Backend, Protocol, Translation
 from pycontrol.dnat.native import DnatCore, Meta, ResultFlag
-from tests.unit.dnat.helpers import addr, check_checksums, fields, ipa, tcp, udp
+
+from .helpers import addr, check_checksums, fields, ipa, tcp, udp
 
 pytestmark = pytest.mark.native
 

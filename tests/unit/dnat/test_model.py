@@ -17,7 +17,8 @@ from pycontrol.dnat.model import (
     VipKind,
 )
 from pycontrol.dnat.native import DnatCore, DnatError
-from tests.unit.dnat.helpers import addr, fields, ipa, tcp
+
+from .helpers import addr, fields, ipa, tcp
 
 pytestmark = pytest.mark.native
 
@@ -90,6 +91,18 @@ def test_translations_can_be_read_back_and_listed(af):
     )
     assert core.find(ipa(vip), Protocol.TCP, 80) == tid
     assert core.translation_ids() == [tid]
+    t = Translation(
+        ipa(vip),
+        80,
+        Protocol.TCP,
+        backends=(Backend(ipa(addr(af, 1, 1)), 80, weight=3, local=True, terminating=True),),
+        options=ServiceOptions(external_traffic_local=True),
+    )
+    assert core.update(t) == tid  # same key: replaced in place, same id
+    assert core.get(tid) == t
+    np = Translation(None, 30080, Protocol.UDP, kind=VipKind.NODE_PORT, family=af)
+    assert core.get(core.update(np)) == np
+    core.delete(core.translation_ids()[1])
     core.delete(tid)
     assert core.translation_ids() == []
     assert core.find(ipa(vip), Protocol.TCP, 80) is None

@@ -8,7 +8,8 @@ import pytest
 
 from pycontrol.dnat.model import Backend, Protocol, Translation
 from pycontrol.dnat.native import DnatCore, Next, Outcome, TestPolicy, Verdict
-from tests.unit.dnat.helpers import addr, check_checksums, ipa, tcp
+
+from .helpers import addr, check_checksums, ipa, tcp
 
 pytestmark = pytest.mark.native
 

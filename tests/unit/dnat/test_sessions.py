@@ -7,7 +7,8 @@ import pytest
 
 from pycontrol.dnat.model import Backend, DnatConfig, Protocol, ServiceOptions, Translation
 from pycontrol.dnat.native import DnatCore, Next, Outcome, ResultFlag, TcpState
-from tests.unit.dnat.helpers import addr, fields, ipa, tcp, udp
+
+from .helpers import addr, fields, ipa, tcp, udp
 
 pytestmark = pytest.mark.native
 

@@ -13,7 +13,8 @@ from scapy.layers.inet6 import ICMPv6EchoReply, IPv6
 
 from pycontrol.dnat.model import DnatConfig, NatPrefixKind
 from pycontrol.dnat.native import DnatCore, Next, Outcome, ResultFlag
-from tests.unit.dnat.helpers import addr, check_checksums, fields, icmp_echo, ipa, tcp, udp
+
+from .helpers import addr, check_checksums, fields, icmp_echo, ipa, tcp, udp
 
 pytestmark = pytest.mark.native
 
@@ -122,6 +123,9 @@ def test_workers_use_disjoint_port_slices(af):
     }
     assert not p0 & p1
     assert all(40000 <= p < 40050 for p in p0) and all(40050 <= p < 40100 for p in p1)
+    assert {core.snat_port_worker(p) for p in p0} == {0}
+    assert {core.snat_port_worker(p) for p in p1} == {1}
+    assert core.snat_port_worker(80) is None
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])

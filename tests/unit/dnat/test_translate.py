@@ -15,7 +15,8 @@ from pycontrol.dnat.model import (
     VipKind,
 )
 from pycontrol.dnat.native import DnatCore, Meta, Next, Outcome, ResultFlag
-from tests.unit.dnat.helpers import (
+
+from .helpers import (
     addr,
     check_checksums,
     fields,

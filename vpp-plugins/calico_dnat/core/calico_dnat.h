@@ -254,6 +254,10 @@ int cdn_session_get(cdn_ctx_t *ctx, uint32_t worker, uint32_t idx, cdn_session_i
 double cdn_session_bytes_per_flow(cdn_ctx_t *ctx);
 /* SNAT ports currently allocated on a worker (all families/protocols). */
 uint32_t cdn_snat_ports_in_use(cdn_ctx_t *ctx, uint32_t worker);
+/* The worker whose slice of the SNAT port range holds `port` (a return packet to the SNAT
+ * address belongs to that worker: VPP hands it off there); CDN_INVALID_ID outside the
+ * range. */
+uint32_t cdn_snat_port_worker(cdn_ctx_t *ctx, uint16_t port);
 
 /* ---- counters ------------------------------------------------------------------------- */
 enum {

@@ -115,3 +115,33 @@ uint64_t cdn_bench_maglev(uint32_t n, uint32_t m, uint32_t reps)
   free(table);
   return best;
 }
+
+uint64_t cdn_bench_random_lines(uint64_t bytes, uint64_t reads)
+{
+  uint64_t lines = bytes / 64;
+  if (!lines || !reads)
+    return 0;
+  uint8_t *t = malloc(lines * 64);
+  if (!t)
+    return 0;
+  memset(t, 1, lines * 64);
+  uint32_t acc = 0;
+  uint64_t x = 88172645463325252ULL;
+  uint64_t idx[VEC];
+  uint64_t t0 = cp_now_ns();
+  for (uint64_t k = 0; k < reads; k += VEC) {
+    for (uint32_t i = 0; i < VEC; i++) {
+      x ^= x << 13;
+      x ^= x >> 7;
+      x ^= x << 17;
+      idx[i] = (x % lines) * 64;
+      __builtin_prefetch(t + idx[i]);
+    }
+    for (uint32_t i = 0; i < VEC; i++)
+      acc += t[idx[i]];
+  }
+  uint64_t dt = cp_now_ns() - t0;
+  sink = acc;
+  free(t);
+  return dt;
+}

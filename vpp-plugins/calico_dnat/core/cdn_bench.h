@@ -29,6 +29,11 @@ uint64_t cdn_bench_run(cdn_ctx_t *ctx, const uint8_t *tmpl, uint32_t tmpl_len, u
  * returns the best build time in ns. */
 uint64_t cdn_bench_maglev(uint32_t n, uint32_t m, uint32_t reps);
 
+/* Reference for the memory system in the same run: ns per read of one random cache line
+ * of a table of `bytes` (independent reads, 256 at a time with prefetch, as the burst
+ * loop does). The established-flow path needs about three such lines per packet. */
+uint64_t cdn_bench_random_lines(uint64_t bytes, uint64_t reads);
+
 #ifdef __cplusplus
 }
 #endif

@@ -291,6 +291,37 @@ static uint32_t new_flow(cdn_ctx_t *ctx, cdn_worker_t *w, const cdn_snap_t *snap
   return CDN_INVALID_ID;
 }
 
+/* A packet that missed its first bucket is probably a new flow: work out where its return
+ * key will live and prefetch those buckets now, so that creating the session does not wait
+ * for them (the clash check has to read both). Only a prefetch: no state changes here. */
+static inline void peek_new_flow(const cdn_ctx_t *ctx, const cdn_worker_t *w,
+                                 const cdn_snap_t *snap, const cp_pkt_t *p, const cdn_meta_t *m)
+{
+  if (p->proto != CP_IPPROTO_TCP && p->proto != CP_IPPROTO_UDP && p->proto != CP_IPPROTO_SCTP)
+    return;
+  const cdn_vkey_t *k = vkey_find(snap, p->af, &p->dst, p->proto, p->dport);
+  if (!k && snap->n_node && is_node_addr(snap, p->af, &p->dst))
+    k = vkey_find(snap, p->af, &zero_addr, p->proto, p->dport);
+  if (!k || !k->xlat || (k->xlat->flags & CDN_XF_AFFINITY))
+    return;
+  const cdn_xlat_t *x = k->xlat;
+  int ext = x->kind != CDN_VIP_CLUSTER_IP && !m->from_pod;
+  int local = ext ? !!(x->flags & CDN_XF_EXT_LOCAL) : !!(x->flags & CDN_XF_INT_LOCAL);
+  const uint16_t *lb = x->lb[local];
+  if (!lb)
+    return;
+  uint32_t h = cp_flow_hash(p, x->hash_fields, ctx->cfg.hash_seed);
+  const cdn_be_t *be = &x->be[lb[((uint64_t)h * x->m) >> 32]];
+  int nonat = !!(be->flags & CDN_BF_NO_NAT);
+  if (!nonat && (cdn_addr_eq(&be->addr, &p->src) || (ext && !local && !(be->flags & CDN_BF_LOCAL))))
+    return; /* SNAT: the return key depends on the port still to be allocated */
+  cdn_key_t rk = {nonat ? p->dst : be->addr, p->src, nonat ? p->dport : be->port, p->sport,
+                  p->proto, p->af};
+  cdn_hpos_t hp = cdn_hpos(w, cdn_key_hash64(&rk));
+  __builtin_prefetch(&w->bk[hp.b1]);
+  __builtin_prefetch(&w->bk[hp.b2]);
+}
+
 /* ---- rewrite of a packet of a known flow ----------------------------------------------- */
 
 static inline void apply(cdn_ctx_t *ctx, cdn_worker_t *w, uint8_t *d, const cp_pkt_t *p,
@@ -338,7 +369,7 @@ static uint32_t burst(cdn_ctx_t *ctx, cdn_worker_t *w, const cdn_snap_t *snap,
 {
   uint32_t pgen = snap->has_hook ? snap->hook.generation(snap->hook.ctx) : 0;
 
-  /* 1: parse, key, hash; prefetch both buckets */
+  /* 1: parse, key, hash; prefetch the first bucket */
   for (uint32_t i = 0; i < n; i++) {
     if (i + 4 < n)
       __builtin_prefetch(data[i + 4]);
@@ -389,11 +420,10 @@ static uint32_t burst(cdn_ctx_t *ctx, cdn_worker_t *w, const cdn_snap_t *snap,
     st->b1 = hp.b1;
     st->b2 = hp.b2;
     st->tag = hp.tag;
-    __builtin_prefetch(&w->bk[hp.b1]);
-    __builtin_prefetch(&w->bk[hp.b2]);
+    __builtin_prefetch(&w->bk[hp.b1]); /* most keys sit in their first bucket */
   }
 
-  /* 2: fingerprint match; prefetch the candidate record */
+  /* 2: fingerprint match; prefetch the candidate record (or the second bucket) */
   for (uint32_t i = 0; i < n; i++) {
     cdn_pstate_t *st = &w->ps[i];
     if (st->kind == K_SKIP)
@@ -401,11 +431,20 @@ static uint32_t burst(cdn_ctx_t *ctx, cdn_worker_t *w, const cdn_snap_t *snap,
     const cdn_bucket_t *b = &w->bk[st->b1];
     uint32_t mm = cdn_bucket_match(b, st->tag);
     if (!mm) {
-      b = &w->bk[st->b2];
-      mm = cdn_bucket_match(b, st->tag);
+      /* not in the first bucket: a new flow, or a key displaced to its second bucket */
+      __builtin_prefetch(&w->bk[st->b2]);
+      if (st->kind == K_NORMAL)
+        peek_new_flow(ctx, w, snap, &w->views[i], meta ? &meta[i] : &default_meta);
+      continue;
     }
-    if (mm)
-      __builtin_prefetch(&w->rec[b->val[__builtin_ctz(mm)] >> 1]);
+    if (mm) {
+      /* a 104-byte record spans two or three cache lines: fetch them all */
+      st->ref = b->val[__builtin_ctz(mm)]; /* the candidate stage 3 verifies first */
+      const uint8_t *rp = (const uint8_t *)&w->rec[st->ref >> 1];
+      __builtin_prefetch(rp);
+      __builtin_prefetch(rp + 64);
+      __builtin_prefetch(rp + sizeof(cdn_sess_t) - 1);
+    }
   }
 
   /* 3: verify, validate, create, rewrite (verdict-pending packets are deferred) */
@@ -419,8 +458,14 @@ static uint32_t burst(cdn_ctx_t *ctx, cdn_worker_t *w, const cdn_snap_t *snap,
       continue;
     }
     cdn_key_t k = {st->src, st->dst, st->sport, st->dport, st->proto, p->af};
-    cdn_hpos_t hp = {st->b1, st->b2, st->tag};
-    uint32_t ref = cdn_sess_lookup(w, &k, hp);
+    uint32_t ref = st->ref;
+    /* the usual case: the candidate found in stage 2 is the flow (and was not freed or
+     * reused by an earlier packet of this burst); otherwise a full lookup */
+    if (ref == CDN_INVALID_ID || !(w->rec[ref >> 1].sflags & CDN_SF_USED) ||
+        !cdn_rec_match(&w->rec[ref >> 1], ref & 1, &k)) {
+      cdn_hpos_t hp = {st->b1, st->b2, st->tag};
+      ref = cdn_sess_lookup(w, &k, hp);
+    }
     if (ref != CDN_INVALID_ID) {
       cdn_sess_t *s = &w->rec[ref >> 1];
       if (!(s->sflags & CDN_SF_PENDING)) {

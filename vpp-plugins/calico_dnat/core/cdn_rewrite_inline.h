@@ -72,7 +72,7 @@ static inline uint8_t *cdn_l4_csum_field(uint8_t *l4, uint8_t proto, int *pseudo
  * Rewrite the outer 4-tuple of a parsed packet (not an ICMP error) to nsrc:nsp -> ndst:ndp.
  * Ports are host order; for ICMP echo, nsp is the new id.
  */
-static inline void cdn_rewrite(uint8_t *d, const cp_pkt_t *p, const cp_addr_t *nsrc,
+static inline __attribute__((always_inline)) void cdn_rewrite(uint8_t *d, const cp_pkt_t *p, const cp_addr_t *nsrc,
                                uint16_t nsp, const cp_addr_t *ndst, uint16_t ndp)
 {
   uint32_t alen = cdn_addr_len(p->af);
@@ -86,19 +86,33 @@ static inline void cdn_rewrite(uint8_t *d, const cp_pkt_t *p, const cp_addr_t *n
   uint32_t sctp_err = 0;
   if (p->proto == CP_IPPROTO_SCTP) /* keep a wrong CRC exactly as wrong */
     sctp_err = cdn_rd32le(l4 + 8) ^ cdn_sctp_value(l4, sctp_len);
-  if (!cdn_addr_eq(&p->src, nsrc)) {
-    if (p->af == 4)
-      cdn_csum_adj(d + 10, d + so, nsrc->b, 4);
-    if (lc && pseudo)
-      lcv = cp_csum_update(lcv, d + so, nsrc->b, alen);
-    memcpy(d + so, nsrc->b, alen);
-  }
-  if (!cdn_addr_eq(&p->dst, ndst)) {
-    if (p->af == 4)
-      cdn_csum_adj(d + 10, d + dof, ndst->b, 4);
-    if (lc && pseudo)
-      lcv = cp_csum_update(lcv, d + dof, ndst->b, alen);
-    memcpy(d + dof, ndst->b, alen);
+  if (p->af == 4) {
+    /* IPv4: one 32-bit update per address for the header and the L4 checksum */
+    uint16_t ipc = cdn_rd16(d + 10);
+    if (p->src.w[0] != nsrc->w[0]) {
+      ipc = cp_csum_update32(ipc, p->src.w[0], nsrc->w[0]);
+      if (lc && pseudo)
+        lcv = cp_csum_update32(lcv, p->src.w[0], nsrc->w[0]);
+      memcpy(d + so, nsrc->b, 4);
+    }
+    if (p->dst.w[0] != ndst->w[0]) {
+      ipc = cp_csum_update32(ipc, p->dst.w[0], ndst->w[0]);
+      if (lc && pseudo)
+        lcv = cp_csum_update32(lcv, p->dst.w[0], ndst->w[0]);
+      memcpy(d + dof, ndst->b, 4);
+    }
+    memcpy(d + 10, &ipc, 2);
+  } else {
+    if (!cdn_addr_eq(&p->src, nsrc)) {
+      if (lc && pseudo)
+        lcv = cp_csum_update(lcv, d + so, nsrc->b, alen);
+      memcpy(d + so, nsrc->b, alen);
+    }
+    if (!cdn_addr_eq(&p->dst, ndst)) {
+      if (lc && pseudo)
+        lcv = cp_csum_update(lcv, d + dof, ndst->b, alen);
+      memcpy(d + dof, ndst->b, alen);
+    }
   }
   if (p->proto == CP_IPPROTO_ICMP || p->proto == CP_IPPROTO_ICMPV6) {
     if (nsp != p->sport) {

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "cdn_affinity_inline.h"
 #include "cdn_session_inline.h"
@@ -15,13 +16,23 @@
 #define CDN_TABLE_LOAD_PCT 85u
 #define CDN_CUCKOO_MAX_PATH 48
 
+/* Zeroed, cache-line aligned. Tables of 2 MiB and more are 2 MiB aligned and asked to be
+ * backed by transparent huge pages: the burst loop's prefetches of random buckets and
+ * records are only useful when they do not also miss the TLB. */
 static void *aligned_calloc(size_t n, size_t size)
 {
+  const size_t huge = (size_t)2 << 20;
   size_t bytes = n * size;
-  bytes = (bytes + 63) & ~(size_t)63;
-  void *p = aligned_alloc(64, bytes ? bytes : 64);
-  if (p)
-    memset(p, 0, bytes ? bytes : 64);
+  size_t align = bytes >= huge ? huge : 64;
+  bytes = (bytes + align - 1) & ~(align - 1);
+  void *p = aligned_alloc(align, bytes ? bytes : 64);
+  if (!p)
+    return NULL;
+#ifdef MADV_HUGEPAGE
+  if (align == huge)
+    madvise(p, bytes, MADV_HUGEPAGE); /* advisory: without THP the tables still work */
+#endif
+  memset(p, 0, bytes ? bytes : 64);
   return p;
 }
 
@@ -310,6 +321,16 @@ uint32_t cdn_snat_ports_in_use(cdn_ctx_t *ctx, uint32_t worker)
   if (!ctx || worker >= ctx->cfg.n_workers)
     return 0;
   return ctx->w[worker]->ports_in_use;
+}
+
+uint32_t cdn_snat_port_worker(cdn_ctx_t *ctx, uint16_t port)
+{
+  if (!ctx)
+    return CDN_INVALID_ID;
+  for (uint32_t i = 0; i < ctx->cfg.n_workers; i++)
+    if (port >= ctx->w[i]->port_lo && port <= ctx->w[i]->port_hi)
+      return i;
+  return CDN_INVALID_ID;
 }
 
 int cdn_counters_get(cdn_ctx_t *ctx, uint32_t worker, uint64_t *out)

@@ -41,7 +41,9 @@ static inline cdn_hpos_t cdn_hpos(const cdn_worker_t *w, uint64_t h)
   p.b2 = (uint32_t)(((h >> 32) * w->nb) >> 32);
   if (p.b2 == p.b1)
     p.b2 = p.b1 + 1 == w->nb ? 0 : p.b1 + 1;
-  p.tag = (uint16_t)(h >> 16);
+  /* b1 is chosen by the high bits of the low word, b2 by the high word: the fingerprint
+   * takes the lowest 16 bits so that it says nothing about the bucket it sits in */
+  p.tag = (uint16_t)h;
   if (!p.tag)
     p.tag = 1;
   return p;

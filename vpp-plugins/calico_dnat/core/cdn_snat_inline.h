@@ -1,7 +1,7 @@
 /*
  * SNAT port allocator. Each worker owns a disjoint slice of the configured port range
  * (so workers never collide and need no lock, and a return packet's destination port
- * tells which worker owns its flow: cdn_snat_port_worker). Within a slice, one bitmap per
+ * tells which worker owns its flow: cdn_snat_port_worker()). Within a slice, one bitmap per
  * (family, protocol class): a port is in use by at most one flow of that protocol on the
  * SNAT address, whatever its destination, so allocations never collide. A port is freed
  * exactly when its session is freed (expiry, staleness, flush, destroy).

@@ -160,6 +160,11 @@ cdn_ctx_t *cdn_create(const cdn_config_t *cfg, int *err)
   c->other_ms = dflt(c->other_ms, 300u * 1000);
   if (c->max_translations > (1u << 24) || c->max_backends > (1u << 28))
     goto fail_inval;
+  /* times are compared on a wrapping 32-bit ms clock: timeouts must stay below 2^31 ms */
+  const uint32_t tmax = 0x7fffffffu;
+  if (c->tcp_syn_ms > tmax || c->tcp_established_ms > tmax || c->tcp_closing_ms > tmax ||
+      c->udp_ms > tmax || c->icmp_ms > tmax || c->other_ms > tmax)
+    goto fail_inval;
   uint32_t nbe = c->max_backends + CDN_BE_FIRST;
   ctx->epoch = cp_epoch_create(c->n_workers);
   ctx->xlat = calloc(c->max_translations, sizeof(*ctx->xlat));

@@ -69,10 +69,14 @@ class InProcessTransport:
         self,
         plugin: NativePlugin,
         table: MessageTable,
+        *,
         core: Any | None = None,
         msg_id_base: int = 1024,
         n_workers: int = 1,
+        limits: dict[str, int] | None = None,
     ) -> None:
+        """limits: fields of the core's config (cdn_config_t / cp_policy_params_t) to set
+        when the core is created here, e.g. {"max_translations": 16384}."""
         from pycontrol._native import ffi, lib  # noqa: PLC0415 (optional extension)
 
         self._ffi = ffi
@@ -85,6 +89,8 @@ class InProcessTransport:
                 cfg = ffi.new("cdn_config_t *")
                 cfg.n_workers = n_workers
                 cfg.max_sessions = 4096
+                for k, v in (limits or {}).items():
+                    setattr(cfg, k, v)
                 err = ffi.new("int *")
                 core = lib.cdn_create(cfg, err)
                 if core == ffi.NULL:
@@ -101,6 +107,8 @@ class InProcessTransport:
             if core is None:
                 params = ffi.new("cp_policy_params_t *")
                 params.n_workers = n_workers
+                for k, v in (limits or {}).items():
+                    setattr(params, k, v)
                 core = lib.cp_policy_create(params)
                 if core == ffi.NULL:
                     raise TransportError("cp_policy_create failed")
@@ -178,11 +186,10 @@ class VppSocketTransport:
     def exchange(self, requests: Sequence[bytes]) -> list[bytes]:
         t = self._vpp.transport
         out: list[bytes] = []
-        # requests are encoded with client_index 0; VPP finds the socket client (where the
-        # replies go) by the client_index in the message
-        client = struct.pack(">I", t.socket_index)
+        me = struct.pack(">I", t.socket_index)
         for r in requests:
-            t.write(r[:2] + client + r[6:])
+            # VPP replies to the registration named by client_index (after the u16 id)
+            t.write(r[:2] + me + r[6:])
         # a control ping after the batch: its reply marks the end of the replies/details
         ping = struct.pack(">HII", self._ping_id, t.socket_index, 0xFFFFFFFF)
         t.write(ping)

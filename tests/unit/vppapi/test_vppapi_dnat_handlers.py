@@ -12,7 +12,9 @@ from collections.abc import Iterator
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from scapy.layers.inet import IP, TCP
 
+from pycontrol._native import ffi, lib
 from pycontrol.vppapi import registry
 from pycontrol.vppapi.client import ApiCallError, PluginClient
 from pycontrol.vppapi.plugins import Backend, DnatApi, Translation
@@ -68,6 +70,20 @@ def test_translations_programmed_in_bulk_are_dumped_back(client: PluginClient):
     assert len(set(ids)) == len(ts)
     got = api.translations()
     assert {i: got[i] for i in ids} == dict(zip(ids, ts, strict=True))
+
+
+@pytest.mark.slow
+def test_10k_translations_are_programmed_with_every_reply_checked():
+    table = registry.table("calico_dnat")
+    limits = {"max_translations": 16384, "max_backends": 65536}
+    with InProcessTransport(DNAT, table, limits=limits) as t:
+        api = DnatApi(PluginClient(t, table))
+        ts = [translation(i, 4) for i in range(10_000)]
+        ids = api.translations_update(ts)
+        assert len(set(ids)) == 10_000
+        got = api.translations()
+        assert len(got) == 10_000
+        assert got[ids[9_999]] == ts[9_999]
 
 
 def test_update_of_an_existing_key_keeps_its_id(client: PluginClient):
@@ -203,3 +219,39 @@ def test_mutated_requests_never_change_state_when_rejected(seed: int, n: int):
                 rejected = c.decode(replies[0]).values["retval"] != 0
             if rejected:
                 assert snapshot(c) == before
+
+
+def test_sessions_created_by_packets_are_dumped_filtered_and_purged(client: PluginClient):
+    api = DnatApi(client)
+    (tid,) = api.translations_update([translation(1, 1)])
+    (other,) = api.translations_update([translation(2, 1)])
+    t = api.translations()[tid]
+    core = client.t.core  # type: ignore[attr-defined]
+    pkt = bytes(IP(src="172.16.0.9", dst=str(t.vip)) / TCP(sport=40000, dport=t.port, flags="S"))
+    buf = ffi.new("uint8_t[]", pkt)
+    data = ffi.new("uint8_t *[]", [buf])
+    lens = ffi.new("uint32_t[]", [len(pkt)])
+    res = ffi.new("cdn_result_t[]", 1)
+    assert lib.cdn_process_burst(core, 0, data, lens, ffi.NULL, 1, 1000, res) == 1
+    out = IP(bytes(ffi.buffer(buf, len(pkt))))
+    assert out.dst == str(t.backends[0].addr)
+    # the rewritten packet's checksums are valid
+    recomputed = IP(bytes(out))
+    del recomputed.chksum
+    del recomputed[TCP].chksum
+    recomputed = IP(bytes(recomputed))
+    assert (recomputed.chksum, recomputed[TCP].chksum) == (out.chksum, out[TCP].chksum)
+
+    (s,) = client.dump("calico_dnat_session_dump")
+    assert (s["client"], s["client_port"]) == (ip("172.16.0.9"), 40000)
+    assert (s["vip"], s["vip_port"], s["proto"]) == (t.vip, t.port, 6)
+    assert (s["backend"], s["backend_port"]) == (t.backends[0].addr, t.backends[0].port)
+    assert len(client.dump("calico_dnat_session_dump", filter=4, translation_id=tid)) == 1
+    assert client.dump("calico_dnat_session_dump", filter=4, translation_id=other) == []
+    assert client.dump("calico_dnat_session_dump", filter=2, proto=17) == []
+    assert len(client.dump("calico_dnat_session_dump", filter=8, address=ip("172.16.0.9"))) == 1
+    assert client.dump("calico_dnat_session_dump", filter=1, af=1) == []
+    # an unknown translation in the filter: no details, no reply (as VPP for a bad dump)
+    assert client.dump("calico_dnat_session_dump", filter=4, translation_id=999) == []
+    assert client.call("calico_dnat_session_purge").values["n_purged"] == 1
+    assert client.dump("calico_dnat_session_dump") == []

@@ -38,7 +38,7 @@ static void snapshot(cpol_api_t *api, cp_api_collect_t *c)
     uint16_t id = (uint16_t)(BASE + dumps[i]);
     m[0] = (uint8_t)(id >> 8);
     m[1] = (uint8_t)id;
-    if (cpol_api.handle(api, m, sizeof(m), cp_api_collect_send, c) != CP_API_HANDLED)
+    if (cpol_api_handle(api, m, sizeof(m), cp_api_collect_send, c) != CP_API_HANDLED)
       abort();
   }
 }
@@ -77,7 +77,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     snapshot(api, &before);
     cp_api_collect_reset(&out);
-    int rc = cpol_api.handle(api, msg, len, cp_api_collect_send, &out);
+    int rc = cpol_api_handle(api, msg, len, cp_api_collect_send, &out);
     int rejected = rc != CP_API_HANDLED;
     if (rejected && out.n_msgs)
       abort(); /* no reply means nothing sent */

@@ -243,9 +243,10 @@ static void test_bad_values_and_lengths_are_refused(void)
   vl_api_calico_policy_policy_update_t *mp = calloc(1, len);
   mp->_vl_msg_id = BASE + VL_API_CALICO_POLICY_POLICY_UPDATE;
   mp->id = 100;
-  mp->n_rules = 2;
+  mp->n_rules = 1;
   mp->rule_ids[0] = 10;
   vl_api_calico_policy_policy_update_t_encode(mp);
+  mp->n_rules = cp_api_swap32(2u); /* the count now claims more than the bytes carry */
   CHECK_EQ(call(mp, len), CP_API_E_INVALID_ARGUMENT);
   CHECK_EQ(call(mp, len - 1), CP_API_E_INVALID_ARGUMENT);
   free(mp);

@@ -70,7 +70,7 @@ class VppLocation:
         api_dirs = _split(os.environ.get("VPP_API_DIR"))
         api_dirs += [r / "share" / "vpp" / "api" for r in roots] + [Path("/usr/share/vpp/api")]
         api_dirs = [d for d in dict.fromkeys(api_dirs) if d.is_dir()]
-        if not any(glob.glob(str(d / "core" / "memclnt.api.json")) for d in api_dirs):
+        if not any(glob.glob(str(d / "**" / "memclnt.api.json"), recursive=True) for d in api_dirs):
             raise VppUnavailableError("VPP's core .api.json files not found (VPP_API_DIR)")
         return cls(Path(binary), tuple(plugin_path), tuple(api_dirs))
 

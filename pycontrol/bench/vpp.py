@@ -58,7 +58,7 @@ def _stream(link: PgLink, name: str, limit: int, t: Traffic) -> str:
         f"packet-generator new {{ name {name} limit {limit} size 64-64 maxframe 256 "
         f"interface {link.name} node ethernet-input data {{ "
         f"IP4: {CLIENT_MAC} -> {link.mac} UDP: {t.src} -> {t.dst} UDP: {t.sport} -> 80 "
-        f"incrementing 30 }} }}"
+        f"incrementing 22 }} }}"
     )
 
 

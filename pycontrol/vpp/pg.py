@@ -23,7 +23,7 @@ from scapy.utils import rdpcap, wrpcap
 from pycontrol.vpp.instance import Vpp
 
 
-@dataclass
+@dataclass(eq=False)
 class PgLink:
     """A packet-generator interface with an address and static neighbours."""
 

@@ -26,7 +26,7 @@ import structlog
 from pycontrol.bench.report import Scalar, emit, machine
 from pycontrol.vpp.instance import Vpp, VppLocation, VppUnavailableError
 from pycontrol.vpp.pg import PgLink
-from pycontrol.vpp.runtime import parse_runtime, path_clocks
+from pycontrol.vpp.runtime import NodeRuntime, parse_runtime, path_clocks
 from pycontrol.vppapi.client import PluginClient
 from pycontrol.vppapi.plugins import PROTO_UDP, Backend, DnatApi, Translation
 
@@ -62,8 +62,8 @@ def _stream(link: PgLink, name: str, limit: int, t: Traffic) -> str:
     )
 
 
-def _run(vpp: Vpp, link: PgLink, limit: int, t: Traffic) -> float:
-    """One measured run: clocks per offered packet over the path."""
+def _run(vpp: Vpp, link: PgLink, limit: int, t: Traffic) -> dict[str, NodeRuntime]:
+    """One measured run: the nodes that processed packets."""
     vpp.cli("clear runtime")
     vpp.cli(_stream(link, "bench", limit, t))
     vpp.cli("packet-generator enable-stream bench")
@@ -74,7 +74,7 @@ def _run(vpp: Vpp, link: PgLink, limit: int, t: Traffic) -> float:
         time.sleep(0.05)
     nodes = parse_runtime(vpp.cli("show runtime"))
     vpp.cli("packet-generator delete bench")
-    return path_clocks(nodes, limit, skip=("pg-input",))
+    return nodes
 
 
 def _median(xs: Sequence[float]) -> float:
@@ -139,28 +139,36 @@ def _policy(pol: PluginClient, pods: PgLink, n_rules: int) -> None:
 
 
 def measure(vpp: Vpp, packets: int, runs: int) -> dict[str, Scalar]:
-    pg0 = PgLink(vpp, 0).create(["10.0.0.1/8"])
+    pg0 = PgLink(vpp, 0).create(["10.0.0.1/24"])
     pg1 = PgLink(vpp, 1).create(["10.1.0.1/24"])
     for i, b in enumerate(BACKENDS):
         pg1.neighbor(b, f"02:fe:00:00:01:{i:02x}")
     res: dict[str, Scalar] = {}
 
     def path(key: str, t: Traffic, warm: int = 0) -> float:
-        vals = []
+        """Median over runs of the path's clocks per packet; our nodes' own clocks too."""
+        totals: list[float] = []
+        ours: dict[str, list[float]] = {}
         for _ in range(runs):
-            if key.endswith("new_flow"):
-                vpp.cli("clear calico dnat sessions")
+            if "new_flow" in key:
+                vpp.cli("clear calico dnat sessions")  # the stream restarts at its first flow
             if warm:
                 _run(vpp, pg0, warm, t)
-            vals.append(_run(vpp, pg0, packets, t))
-        m = _median(vals)
-        res[key] = round(m, 1)
-        log.info("vpp path measured", path=key, clocks=round(m, 1), runs=[round(v) for v in vals])
+            nodes = _run(vpp, pg0, packets, t)
+            totals.append(path_clocks(nodes, packets, skip=("pg-input",)))
+            for n in nodes.values():
+                if n.name.startswith("calico-"):
+                    ours.setdefault(n.name, []).append(n.clocks)
+        m = _median(totals)
+        res[f"{key}_clocks"] = round(m, 1)
+        for name, vals in sorted(ours.items()):
+            res[f"{key}.{name}"] = round(_median(vals), 1)
+        log.info("vpp path measured", path=key, clocks=round(m, 1), runs=[round(v) for v in totals])
         return m
 
     est_t = Traffic("10.0.0.2", "1024 - 1279", VIP)  # 256 flows, established after warm-up
     new_t = Traffic("10.0.0.2 - 10.255.255.250", "1024 - 65535", VIP)  # every packet a new flow
-    fwd = path("forward_clocks", Traffic(est_t.src, est_t.sport, BACKENDS[0]))
+    fwd = path("forward", Traffic(est_t.src, est_t.sport, BACKENDS[0]))
 
     dn = vpp.client("calico_dnat")
     for link in (pg0, pg1):
@@ -177,8 +185,8 @@ def measure(vpp: Vpp, packets: int, runs: int) -> dict[str, Scalar]:
             )
         ]
     )
-    est = path("dnat_established_clocks", est_t, warm=256)
-    new = path("dnat_new_flow_clocks", new_t)
+    est = path("dnat_established", est_t, warm=256)
+    new = path("dnat_new_flow", new_t)
     res["dnat_established_over_forward"] = round(est - fwd, 1)
     res["dnat_new_flow_over_forward"] = round(new - fwd, 1)
 
@@ -186,8 +194,8 @@ def measure(vpp: Vpp, packets: int, runs: int) -> dict[str, Scalar]:
     pol.call("calico_policy_interface_enable_disable", sw_if_index=pg1.sw_if_index, is_enable=True)
     for n_rules in (10, 100, 1000):
         _policy(pol, pg1, n_rules)
-        path(f"dnat_policy_{n_rules}_rules_established_clocks", est_t, warm=256)
-        path(f"dnat_policy_{n_rules}_rules_new_flow_clocks", new_t)
+        path(f"dnat_policy_{n_rules}_rules_established", est_t, warm=256)
+        path(f"dnat_policy_{n_rules}_rules_new_flow", new_t)
     drops = vpp.cli("show errors")
     res["policy_denied_any"] = "denied by policy" in drops
     return res

@@ -21,6 +21,7 @@ def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
         capture_output=True,
         text=True,
         check=False,
+        cwd="/",  # the installed package must run, not the source tree
     )
 
 

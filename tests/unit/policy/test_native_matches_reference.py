@@ -8,11 +8,11 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
+from policy.strategies import ENDPOINT_IDS, configs, packets
 from pycontrol.common.packet import parse
 from pycontrol.policy import reference
 from pycontrol.policy.model import Config, Direction, Stage
 from pycontrol.policy.native import NativePolicy
-from tests.unit.policy.strategies import ENDPOINT_IDS, configs, packets
 
 pytestmark = pytest.mark.native
 

@@ -23,6 +23,7 @@ pytestmark = pytest.mark.native
 net = ipaddress.ip_network
 DUMPS = (
     "calico_policy_interface_dump",
+    ("calico_policy_ipset_member_dump", 1),
     "calico_policy_ipset_dump",
     "calico_policy_rule_dump",
     "calico_policy_policy_dump",
@@ -41,7 +42,7 @@ def client() -> Iterator[PluginClient]:
 def snapshot(c: PluginClient) -> list[list[dict[str, Any]]]:
     out = []
     for d in DUMPS:
-        rows = c.dump(d)
+        rows = c.dump(d[0], ipset_id=d[1]) if isinstance(d, tuple) else c.dump(d)
         for r in rows:
             r.pop("context", None)
         out.append(rows)
@@ -80,6 +81,28 @@ def test_100k_ipset_members_are_programmed_in_bulk(client: PluginClient):
     assert (d["id"], d["type"], d["n_members"]) == (7, IPSET_IP, 100_000)
     api.ipset_members_add(7, members[:10])  # adding present members is not an error
     assert client.dump("calico_policy_ipset_dump")[0]["n_members"] == 100_000
+    chunks = client.dump("calico_policy_ipset_member_dump", ipset_id=7)
+    assert len(chunks) == 98  # 1024 per details message
+    got = [m["prefix"] for c in chunks for m in c["members"]]
+    assert got == sorted(m.prefix for m in members)
+
+
+def test_member_dump_follows_adds_and_removes(client: PluginClient):
+    api = PolicyApi(client)
+    api.ipset_update(3, IPSET_NET, [Member(net("10.0.0.0/8")), Member(net("10.0.0.0/8"))])
+    api.ipset_members_add(3, [Member(net("192.168.0.0/16")), Member(net("172.16.0.0/12"))])
+    client.call(
+        "calico_policy_ipset_member_add_del",
+        ipset_id=3,
+        is_add=False,
+        members=[{"prefix": net("10.0.0.0/8")}, {"prefix": net("1.0.0.0/8")}],
+    )
+    (d,) = client.dump("calico_policy_ipset_member_dump", ipset_id=3)
+    assert [m["prefix"] for m in d["members"]] == [net("172.16.0.0/12"), net("192.168.0.0/16")]
+    assert client.dump("calico_policy_ipset_member_dump", ipset_id=99) == []
+    api.ipset_update(4, IPSET_IP, [])
+    (empty,) = client.dump("calico_policy_ipset_member_dump", ipset_id=4)
+    assert empty["n_members"] == 0
 
 
 def test_object_graph_is_dumped_back_and_published(client: PluginClient):

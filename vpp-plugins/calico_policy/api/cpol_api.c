@@ -11,7 +11,9 @@
 
 typedef struct {
   uint8_t type;
-  uint32_t refs; /* rules naming it */
+  uint32_t refs;         /* rules naming it */
+  cp_policy_member_t *m; /* members as applied, sorted and unique (for the member dump) */
+  uint32_t n;
 } ipset_rec_t;
 
 typedef struct {
@@ -64,6 +66,7 @@ static const char *const msg_name_crc[] = {
   X(CALICO_POLICY_IPSET_DELETE) X(CALICO_POLICY_IPSET_DELETE_REPLY)
   X(CALICO_POLICY_IPSET_MEMBER_ADD_DEL) X(CALICO_POLICY_IPSET_MEMBER_ADD_DEL_REPLY)
   X(CALICO_POLICY_IPSET_DUMP) X(CALICO_POLICY_IPSET_DETAILS)
+  X(CALICO_POLICY_IPSET_MEMBER_DUMP) X(CALICO_POLICY_IPSET_MEMBER_DETAILS)
   X(CALICO_POLICY_RULE_UPDATE) X(CALICO_POLICY_RULE_UPDATE_REPLY)
   X(CALICO_POLICY_RULE_DELETE) X(CALICO_POLICY_RULE_DELETE_REPLY)
   X(CALICO_POLICY_RULE_DUMP) X(CALICO_POLICY_RULE_DETAILS)
@@ -113,6 +116,13 @@ cpol_api_t *cpol_api_create(cp_policy_t *core, uint16_t msg_id_base)
   return a;
 }
 
+static void ipset_free(ipset_rec_t *s)
+{
+  if (s)
+    free(s->m);
+  free(s);
+}
+
 static void rule_free(rule_rec_t *r)
 {
   if (!r)
@@ -145,7 +155,7 @@ void cpol_api_destroy(cpol_api_t *a)
   uint32_t pos = 0, k;
   void *v;
   while ((v = cp_api_map_next(&a->ipsets, &pos, &k)))
-    free(v);
+    ipset_free(v);
   pos = 0;
   while ((v = cp_api_map_next(&a->rules, &pos, &k)))
     rule_free(v);
@@ -317,6 +327,55 @@ static int32_t members_in(uint8_t type, const vl_api_calico_policy_ipset_member_
   return CP_API_OK;
 }
 
+/* members are memset before being filled, so whole-struct comparison is well defined */
+static int member_cmp(const void *x, const void *y)
+{
+  return memcmp(x, y, sizeof(cp_policy_member_t));
+}
+
+/* sort and drop duplicates in place; returns the new count */
+static uint32_t members_sort_unique(cp_policy_member_t *m, uint32_t n)
+{
+  if (n < 2)
+    return n;
+  qsort(m, n, sizeof(*m), member_cmp);
+  uint32_t w = 1;
+  for (uint32_t i = 1; i < n; i++)
+    if (member_cmp(&m[i], &m[w - 1]))
+      m[w++] = m[i];
+  return w;
+}
+
+/* the set `cur` (sorted, unique) with the sorted unique `d` added (add) or removed;
+ * a new array (NULL on allocation failure), its size in *n_out */
+static cp_policy_member_t *members_merge(const cp_policy_member_t *cur, uint32_t n,
+                                         const cp_policy_member_t *d, uint32_t nd, int add,
+                                         uint32_t *n_out)
+{
+  uint64_t cap = add ? (uint64_t)n + nd : n;
+  cp_policy_member_t *out = malloc((cap ? cap : 1) * sizeof(*out));
+  if (!out)
+    return NULL;
+  uint32_t i = 0, j = 0, w = 0;
+  while (i < n || j < nd) {
+    int c = i == n ? 1 : j == nd ? -1 : member_cmp(&cur[i], &d[j]);
+    if (c < 0) {
+      out[w++] = cur[i++];
+    } else if (c > 0) {
+      if (add)
+        out[w++] = d[j];
+      j++;
+    } else {
+      if (add)
+        out[w++] = cur[i];
+      i++;
+      j++;
+    }
+  }
+  *n_out = w;
+  return out;
+}
+
 static int32_t h_ipset_update(cpol_api_t *a, const vl_api_calico_policy_ipset_update_t *mp)
 {
   if (mp->type > CALICO_POLICY_IPSET_NET)
@@ -338,14 +397,29 @@ static int32_t h_ipset_update(cpol_api_t *a, const vl_api_calico_policy_ipset_up
       return CP_API_E_UNSPECIFIED;
     }
   }
+  /* the record's copy, made before the core changes so nothing can fail after it */
+  cp_policy_member_t *sorted = malloc((mp->n_members ? mp->n_members : 1) * sizeof(*sorted));
+  if (!sorted) {
+    if (fresh)
+      ipset_free(cp_api_map_del(&a->ipsets, mp->id));
+    free(m);
+    return CP_API_E_UNSPECIFIED;
+  }
+  memcpy(sorted, m, (size_t)mp->n_members * sizeof(*m));
+  uint32_t n_sorted = members_sort_unique(sorted, mp->n_members);
   rv = rv_from_core(cp_policy_ipset_update(a->core, mp->id, mp->type, m, mp->n_members));
   free(m);
   if (rv) {
+    free(sorted);
     if (fresh)
-      free(cp_api_map_del(&a->ipsets, mp->id));
+      ipset_free(cp_api_map_del(&a->ipsets, mp->id));
     return rv;
   }
-  (fresh ? fresh : rec)->type = mp->type;
+  ipset_rec_t *s = fresh ? fresh : rec;
+  s->type = mp->type;
+  free(s->m);
+  s->m = sorted;
+  s->n = n_sorted;
   return CP_API_OK;
 }
 
@@ -361,12 +435,32 @@ static int32_t h_ipset_member_add_del(cpol_api_t *a,
   int32_t rv = members_in(rec->type, mp->members, mp->n_members, &m);
   if (rv)
     return rv;
+  cp_policy_member_t *d = malloc((mp->n_members ? mp->n_members : 1) * sizeof(*d));
+  uint32_t n_next = 0;
+  cp_policy_member_t *next = NULL;
+  if (d) {
+    memcpy(d, m, (size_t)mp->n_members * sizeof(*m));
+    uint32_t nd = members_sort_unique(d, mp->n_members);
+    next = members_merge(rec->m, rec->n, d, nd, mp->is_add, &n_next);
+    free(d);
+  }
+  if (!next) {
+    free(m);
+    return CP_API_E_UNSPECIFIED;
+  }
   if (mp->is_add)
     rv = rv_from_core(cp_policy_ipset_delta(a->core, mp->ipset_id, m, mp->n_members, NULL, 0));
   else
     rv = rv_from_core(cp_policy_ipset_delta(a->core, mp->ipset_id, NULL, 0, m, mp->n_members));
   free(m);
-  return rv;
+  if (rv) {
+    free(next);
+    return rv;
+  }
+  free(rec->m);
+  rec->m = next;
+  rec->n = n_next;
+  return CP_API_OK;
 }
 
 static int32_t h_ipset_delete(cpol_api_t *a, uint32_t id)
@@ -378,7 +472,7 @@ static int32_t h_ipset_delete(cpol_api_t *a, uint32_t id)
     return CP_API_E_INSTANCE_IN_USE;
   int32_t rv = rv_from_core(cp_policy_ipset_remove(a->core, id));
   if (!rv)
-    free(cp_api_map_del(&a->ipsets, id));
+    ipset_free(cp_api_map_del(&a->ipsets, id));
   return rv;
 }
 
@@ -962,6 +1056,45 @@ static void d_ipsets(req_t *r)
   free(keys);
 }
 
+#define MEMBERS_PER_DETAILS 1024u
+
+static void member_out(const cp_policy_member_t *m, vl_api_calico_policy_ipset_member_t *w)
+{
+  memset(w, 0, sizeof(*w));
+  uint8_t waf;
+  cp_api_addr_to_wire(m->af, &m->addr, &waf, w->prefix.address.un.ip6);
+  w->prefix.address.af = (vl_api_address_family_t)waf;
+  w->prefix.len = m->len;
+  w->proto = (vl_api_ip_proto_t)m->proto;
+  w->port = m->port;
+}
+
+static int d_ipset_members(req_t *r, uint32_t id)
+{
+  ipset_rec_t *s = cp_api_map_get(&r->a->ipsets, id);
+  if (!s)
+    return -1;
+  for (uint32_t off = 0; off < s->n || (off == 0 && s->n == 0); off += MEMBERS_PER_DETAILS) {
+    uint32_t n = s->n - off < MEMBERS_PER_DETAILS ? s->n - off : MEMBERS_PER_DETAILS;
+    size_t len = sizeof(vl_api_calico_policy_ipset_member_details_t) +
+                 n * sizeof(vl_api_calico_policy_ipset_member_t);
+    vl_api_calico_policy_ipset_member_details_t *d = calloc(1, len);
+    if (!d)
+      return 0;
+    d->_vl_msg_id = (u16)(r->a->base + VL_API_CALICO_POLICY_IPSET_MEMBER_DETAILS);
+    d->context = r->context;
+    d->ipset_id = id;
+    d->n_members = n;
+    for (uint32_t i = 0; i < n; i++)
+      member_out(&s->m[off + i], &d->members[i]);
+    SEND_DETAILS(vl_api_calico_policy_ipset_member_details_t, r, d);
+    free(d);
+    if (s->n == 0)
+      break;
+  }
+  return 0;
+}
+
 static void d_rules(req_t *r)
 {
   uint32_t *keys = cp_api_map_sorted_keys(&r->a->rules);
@@ -1313,6 +1446,10 @@ int cpol_api_handle(cpol_api_t *a, const uint8_t *msg, uint32_t len, cp_api_send
     DUMP(vl_api_calico_policy_tier_dump_t, d_tiers(&r));
   case VL_API_CALICO_POLICY_ENDPOINT_DUMP:
     DUMP(vl_api_calico_policy_endpoint_dump_t, d_endpoints(&r));
+  case VL_API_CALICO_POLICY_IPSET_MEMBER_DUMP:
+    if (!id_request(msg, len, sizeof(vl_api_calico_policy_ipset_member_dump_t), &oid))
+      return CP_API_NO_REPLY_DUMP;
+    return d_ipset_members(&r, oid) ? CP_API_NO_REPLY_DUMP : CP_API_HANDLED;
   case VL_API_CALICO_POLICY_RULE_COUNTERS_DUMP:
     if (!id_request(msg, len, sizeof(vl_api_calico_policy_rule_counters_dump_t), &oid))
       return CP_API_NO_REPLY_DUMP;

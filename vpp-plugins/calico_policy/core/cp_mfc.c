@@ -142,8 +142,8 @@ static uint32_t new_nodes(build_t *B, uint32_t k)
 static void make_leaf(build_t *B, uint32_t node, const uint32_t *rules, uint32_t n,
                       uint32_t depth)
 {
-  uint32_t D = B->n_dims, per = 1 + 2 * D;
-  uint32_t words = 1 + n * per;
+  uint32_t D = B->n_dims, P = CP_MFC_PAD4(n);
+  uint32_t words = 4 + P * (1 + 2 * D);
   B->entries += n;
   if (B->entries > B->max_entries) {
     B->oom = 2;
@@ -163,15 +163,22 @@ static void make_leaf(build_t *B, uint32_t node, const uint32_t *rules, uint32_t
   }
   uint32_t off = B->leaf_words;
   uint32_t *w = B->leaves + off;
+  memset(w, 0, (size_t)words * sizeof(*w));
   w[0] = n;
-  for (uint32_t k = 0; k < n; k++) {
+  uint32_t *prio = w + 4, *col = w + 4 + P;
+  for (uint32_t k = 0; k < P; k++) {
+    if (k >= n) { /* padding: lo = max, span = 0 (and masked off by the count) */
+      prio[k] = UINT32_MAX;
+      for (uint32_t d = 0; d < D; d++)
+        col[2 * d * P + k] = UINT32_MAX;
+      continue;
+    }
     uint32_t r = rules[k];
-    uint32_t *e = w + 1 + k * per;
     const cp_mfc_range_t *box = B->b->box + (size_t)r * D;
-    e[0] = B->b->prio[r];
+    prio[k] = B->b->prio[r];
     for (uint32_t d = 0; d < D; d++) {
-      e[1 + 2 * d] = box[d].lo;
-      e[2 + 2 * d] = box[d].hi - box[d].lo;
+      col[2 * d * P + k] = box[d].lo;
+      col[(2 * d + 1) * P + k] = box[d].hi - box[d].lo;
     }
   }
   B->leaf_words += words;
@@ -362,7 +369,7 @@ static int build_tree(const cp_mfc_builder_t *b, uint32_t flags, uint32_t *rules
   out->min_prio = n ? b->prio[rules[0]] : UINT32_MAX;
   t->n_nodes += B.n_nodes;
   t->n_leaves += B.n_leaves;
-  t->n_entries += (B.leaf_words - B.n_leaves) / (1 + 2 * b->n_dims);
+  t->n_entries += (uint32_t)B.entries;
   if (B.max_depth > t->max_depth)
     t->max_depth = B.max_depth;
   if (B.max_leaf > t->max_leaf)
@@ -502,24 +509,31 @@ static inline void walk_group(const cp_mfc_tree_t *tr, const uint32_t *keys, uin
   }
 }
 
-/* Branch-free leaf scan: the outcome of each comparison is unpredictable, so every entry
- * is tested and the first match taken from a bit mask. */
+/* Leaf scan, four entries at a time with vector compares (GCC/clang vector extensions:
+ * SSE2 on x86-64, NEON on arm64, scalar elsewhere); the first matching entry wins. */
+typedef uint32_t v4u __attribute__((vector_size(16)));
+
+static inline v4u load4(const uint32_t *p)
+{
+  v4u v;
+  memcpy(&v, p, sizeof(v));
+  return v;
+}
+
 static inline uint32_t leaf_first_prio(const uint32_t *leaf, const uint32_t *key,
                                        const uint32_t D)
 {
-  uint32_t cnt = leaf[0], per = 1 + 2 * D;
-  const uint32_t *e = leaf + 1;
-  /* leaves are usually <= 8 entries; an unsplittable one can be longer: 32 at a time */
-  for (uint32_t base = 0; base < cnt; base += 32) {
-    uint32_t m = cnt - base < 32 ? cnt - base : 32, mask = 0;
-    for (uint32_t k = 0; k < m; k++, e += per) {
-      uint32_t miss = 0;
-      for (uint32_t d = 0; d < D; d++)
-        miss |= key[d] - e[1 + 2 * d] > e[2 + 2 * d];
-      mask |= (miss ^ 1u) << k;
+  uint32_t cnt = leaf[0], P = CP_MFC_PAD4(cnt);
+  const uint32_t *prio = leaf + 4, *col = leaf + 4 + P;
+  for (uint32_t base = 0; base < P; base += 4) {
+    v4u miss = {0, 0, 0, 0};
+    for (uint32_t d = 0; d < D; d++) {
+      v4u k = {key[d], key[d], key[d], key[d]};
+      miss |= (v4u)((k - load4(col + 2 * d * P + base)) > load4(col + (2 * d + 1) * P + base));
     }
-    if (mask)
-      return leaf[1 + (base + (uint32_t)__builtin_ctz(mask)) * per];
+    for (uint32_t l = 0; l < 4; l++)
+      if (!miss[l] && base + l < cnt)
+        return prio[base + l];
   }
   return UINT32_MAX;
 }

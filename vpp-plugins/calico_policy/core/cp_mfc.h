@@ -36,8 +36,10 @@ typedef struct {
   uint32_t info; /* dim << 28 | child (or leaf offset) */
 } cp_mfc_node_t;
 
-/* Leaf layout in `leaves` (32-bit words): count, then per entry: prio, and per
- * dimension lo, span (hi - lo): 1 + 2 * n_dims words. Entries ascend by prio. */
+/* Leaf layout in `leaves` (32-bit words), columns padded to P = count rounded up to 4:
+ * [count, 0, 0, 0], prio[P], then per dimension d: lo[P], span[P] (span = hi - lo).
+ * Entries ascend by prio; a leaf test is (key - lo) <= span, four entries at a time. */
+#define CP_MFC_PAD4(n) (((n) + 3u) & ~3u)
 typedef struct {
   cp_mfc_node_t *nodes; /* nodes[0] is the root */
   uint32_t *leaves;
@@ -101,12 +103,24 @@ static inline const uint32_t *cp_mfc_leaf(const cp_mfc_tree_t *t, const uint32_t
   }
 }
 
-/* Does leaf entry `e` (pointing at its prio word) contain `key`? */
-static inline int cp_mfc_entry_match(const uint32_t *e, const uint32_t *key, uint32_t n_dims)
+/* Leaf accessors: entries in a leaf, the priority of entry k, does entry k contain key? */
+static inline uint32_t cp_mfc_leaf_count(const uint32_t *leaf)
 {
-  const uint32_t *r = e + 1;
+  return leaf[0];
+}
+
+static inline uint32_t cp_mfc_leaf_prio(const uint32_t *leaf, uint32_t k)
+{
+  return leaf[4 + k];
+}
+
+static inline int cp_mfc_leaf_match(const uint32_t *leaf, uint32_t k, const uint32_t *key,
+                                    uint32_t n_dims)
+{
+  uint32_t P = CP_MFC_PAD4(leaf[0]);
+  const uint32_t *col = leaf + 4 + P;
   for (uint32_t d = 0; d < n_dims; d++)
-    if (key[d] - r[2 * d] > r[2 * d + 1])
+    if (key[d] - col[2 * d * P + k] > col[(2 * d + 1) * P + k])
       return 0;
   return 1;
 }

@@ -767,19 +767,18 @@ static inline uint32_t first_match(const cpp_tab_t *t, const cpp_prog_t *pr, con
                                    uint32_t pos)
 {
   const cp_mfc_t *cls = pr->cls[c->fi];
-  const uint32_t D = cls->n_dims, per = 1 + 2 * D;
+  const uint32_t D = cls->n_dims;
   uint32_t best = UINT32_MAX;
   for (uint32_t ti = 0; ti < cls->n_trees; ti++) {
     const cp_mfc_tree_t *tr = &cls->tree[ti];
     if (tr->min_prio >= best)
       break;
     const uint32_t *leaf = cp_mfc_leaf(tr, c->key);
-    const uint32_t *e = leaf + 1;
-    for (uint32_t k = 0; k < leaf[0]; k++, e += per) {
-      uint32_t prio = e[0];
+    for (uint32_t k = 0, cnt = cp_mfc_leaf_count(leaf); k < cnt; k++) {
+      uint32_t prio = cp_mfc_leaf_prio(leaf, k);
       if (prio >= best)
         break;
-      if (prio < pos || !cp_mfc_entry_match(e, c->key, D))
+      if (prio < pos || !cp_mfc_leaf_match(leaf, k, c->key, D))
         continue;
       const cpp_xrule_t *x = pr->rules[prio].x[c->fi];
       if (x && !extras_match(t, x, c))

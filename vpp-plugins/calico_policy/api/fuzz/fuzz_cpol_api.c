@@ -26,7 +26,8 @@ static int is_dump(uint32_t idx)
   for (unsigned i = 0; i < sizeof(dumps) / sizeof(dumps[0]); i++)
     if (dumps[i] == idx)
       return 1;
-  return idx == VL_API_CALICO_POLICY_RULE_COUNTERS_DUMP;
+  return idx == VL_API_CALICO_POLICY_RULE_COUNTERS_DUMP ||
+         idx == VL_API_CALICO_POLICY_IPSET_MEMBER_DUMP;
 }
 
 /* every dump's details, concatenated: the observable configuration */
@@ -40,6 +41,15 @@ static void snapshot(cpol_api_t *api, cp_api_collect_t *c)
     m[1] = (uint8_t)id;
     if (cpol_api_handle(api, m, sizeof(m), cp_api_collect_send, c) != CP_API_HANDLED)
       abort();
+  }
+  /* the members of the ipsets the seeds use (an unknown id just answers nothing) */
+  for (uint8_t id = 0; id < 4; id++) {
+    uint8_t m[14] = {0};
+    uint16_t mid = (uint16_t)(BASE + VL_API_CALICO_POLICY_IPSET_MEMBER_DUMP);
+    m[0] = (uint8_t)(mid >> 8);
+    m[1] = (uint8_t)mid;
+    m[13] = id;
+    cpol_api_handle(api, m, sizeof(m), cp_api_collect_send, c);
   }
 }
 

@@ -9,12 +9,15 @@ from collections.abc import Sequence
 from typing import Protocol, cast
 
 from pycontrol import __version__, log
+from pycontrol.manager import cli as manager_cli
 
 # Benchmarks: name -> module under pycontrol.bench. Each module provides
 # HELP, add_arguments(parser) and main(args) -> int.
 BENCHES: dict[str, str] = {
     "common": "pycontrol.bench.common",
+    "api": "pycontrol.bench.api",
     "policy": "pycontrol.bench.policy",
+    "dnat": "pycontrol.bench.dnat",
 }
 
 
@@ -54,6 +57,12 @@ def _add_bench(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     a.set_defaults(handler=_bench_all)
 
 
+def _add_manager(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("manager", help=manager_cli.HELP)
+    manager_cli.add_arguments(p)
+    p.set_defaults(handler=manager_cli.main)
+
+
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="pycontrol", description="Calico/VPP-style node dataplane")
     ap.add_argument("--version", action="version", version=f"pycontrol {__version__}")
@@ -61,6 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--log-json", action="store_true")
     sub = ap.add_subparsers(dest="cmd", required=True)
     _add_bench(sub)
+    _add_manager(sub)
     return ap
 
 

@@ -41,3 +41,13 @@ def test_unknown_command_is_an_error():
     r = run_cli("frobnicate")
     assert r.returncode == 2
     assert "invalid choice" in r.stderr
+
+
+def test_bench_api_json_reports_the_ratio_and_no_mismatch():
+    r = run_cli("bench", "api", "--json", "--messages", "60", "--rounds", "1")
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert out["messages"] == 60
+    assert out["mismatches"] == 0
+    for key in ("ours_msgs_per_s", "vpp_papi_msgs_per_s", "ratio_vs_vpp_papi"):
+        assert out[key] > 0

@@ -1,0 +1,147 @@
+#include "cdn_bench.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "cdn_maglev.h"
+#include "cp/bench.h"
+#include "cp/csum.h"
+
+#define VEC 256
+#define BUF 128
+
+static volatile uint32_t sink;
+
+static void fill(uint8_t *b, const uint8_t *tmpl, uint32_t tl, uint32_t f)
+{
+  memcpy(b, tmpl, tl);
+  uint32_t src = 0x0a000000u + f / 16;
+  uint8_t a[4] = {(uint8_t)(src >> 24), (uint8_t)(src >> 16), (uint8_t)(src >> 8), (uint8_t)src};
+  memcpy(b + 12, a, 4);
+  uint16_t port = (uint16_t)(10000 + f % 16);
+  uint32_t ihl = (uint32_t)(b[0] & 0xf) * 4;
+  b[ihl] = (uint8_t)(port >> 8);
+  b[ihl + 1] = (uint8_t)port;
+}
+
+/* The baseline: what any translator must do per packet (parse, rewrite the destination,
+ * two incremental checksum updates), without a session table. */
+static uint32_t baseline(uint8_t *const *data, const uint32_t *len, uint32_t n)
+{
+  uint32_t acc = 0;
+  for (uint32_t i = 0; i < n; i++) {
+    cp_pkt_t p;
+    if (cp_pkt_parse(data[i], len[i], &p) != CP_PKT_OK)
+      continue;
+    uint8_t *d = data[i];
+    uint32_t old, nw;
+    memcpy(&old, d + 16, 4);
+    nw = old ^ 0x01000000u;
+    uint16_t c;
+    memcpy(&c, d + 10, 2);
+    c = cp_csum_update32(c, old, nw);
+    memcpy(d + 10, &c, 2);
+    uint8_t *l4c = d + p.l4_offset + (p.proto == CP_IPPROTO_TCP ? 16 : 6);
+    memcpy(&c, l4c, 2);
+    c = cp_csum_update32(c, old, nw);
+    memcpy(l4c, &c, 2);
+    memcpy(d + 16, &nw, 4);
+    acc += p.dport;
+  }
+  return acc;
+}
+
+uint64_t cdn_bench_run(cdn_ctx_t *ctx, const uint8_t *tmpl, uint32_t tmpl_len, uint32_t n_flows,
+                       uint64_t first, uint64_t total, uint64_t stride, uint32_t mode,
+                       uint32_t now_ms)
+{
+  if (!tmpl || tmpl_len > BUF || !n_flows)
+    return 0;
+  static _Thread_local uint8_t bufs[VEC][BUF];
+  uint8_t *data[VEC];
+  uint32_t len[VEC];
+  cdn_result_t res[VEC];
+  for (uint32_t i = 0; i < VEC; i++) {
+    data[i] = bufs[i];
+    len[i] = tmpl_len;
+  }
+  uint32_t acc = 0;
+  uint64_t t0 = cp_now_ns();
+  for (uint64_t k = 0; k < total; k += VEC) {
+    uint32_t m = total - k < VEC ? (uint32_t)(total - k) : VEC;
+    for (uint32_t i = 0; i < m; i++)
+      fill(bufs[i], tmpl, tmpl_len, (uint32_t)((first + (k + i) * stride) % n_flows));
+    if (mode == CDN_BENCH_BASELINE)
+      acc += baseline(data, len, m);
+    else
+      acc += cdn_process_burst(ctx, 0, data, len, NULL, m, now_ms, res);
+  }
+  uint64_t t1 = cp_now_ns();
+  sink = acc;
+  return t1 - t0;
+}
+
+uint64_t cdn_bench_maglev(uint32_t n, uint32_t m, uint32_t reps)
+{
+  cp_addr_t *addr = calloc(n, sizeof(*addr));
+  uint16_t *port = calloc(n, sizeof(*port));
+  uint16_t *wt = calloc(n, sizeof(*wt));
+  uint16_t *table = calloc(m, sizeof(*table));
+  uint64_t best = 0;
+  if (addr && port && wt && table) {
+    for (uint32_t i = 0; i < n; i++) {
+      addr[i].b[0] = 10;
+      addr[i].b[1] = 128;
+      addr[i].b[2] = (uint8_t)(i >> 8);
+      addr[i].b[3] = (uint8_t)i;
+      port[i] = 8080;
+      wt[i] = 1;
+    }
+    for (uint32_t r = 0; r < reps; r++) {
+      uint64_t t0 = cp_now_ns();
+      int rv = cdn_maglev_build(addr, port, wt, n, m, 0, table);
+      uint64_t dt = cp_now_ns() - t0;
+      if (rv < 0) {
+        best = 0;
+        break;
+      }
+      if (!best || dt < best)
+        best = dt;
+    }
+  }
+  free(addr);
+  free(port);
+  free(wt);
+  free(table);
+  return best;
+}
+
+uint64_t cdn_bench_random_lines(uint64_t bytes, uint64_t reads)
+{
+  uint64_t lines = bytes / 64;
+  if (!lines || !reads)
+    return 0;
+  uint8_t *t = malloc(lines * 64);
+  if (!t)
+    return 0;
+  memset(t, 1, lines * 64);
+  uint32_t acc = 0;
+  uint64_t x = 88172645463325252ULL;
+  uint64_t idx[VEC];
+  uint64_t t0 = cp_now_ns();
+  for (uint64_t k = 0; k < reads; k += VEC) {
+    for (uint32_t i = 0; i < VEC; i++) {
+      x ^= x << 13;
+      x ^= x >> 7;
+      x ^= x << 17;
+      idx[i] = (x % lines) * 64;
+      __builtin_prefetch(t + idx[i]);
+    }
+    for (uint32_t i = 0; i < VEC; i++)
+      acc += t[idx[i]];
+  }
+  uint64_t dt = cp_now_ns() - t0;
+  sink = acc;
+  free(t);
+  return dt;
+}

@@ -1,0 +1,226 @@
+/* calico_dnat core: internal types shared by the core's files (not part of the API). */
+#ifndef CDN_INTERNAL_H
+#define CDN_INTERNAL_H
+
+#include <stdalign.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "calico_dnat.h"
+#include "cdn_maglev.h"
+#include "cp/epoch.h"
+
+#define CDN_LIKELY(x) __builtin_expect(!!(x), 1)
+#define CDN_UNLIKELY(x) __builtin_expect(!!(x), 0)
+
+/* Reserved backend ids: natOutgoing-only sessions of each family. Their generation moves
+ * when the family's SNAT address changes. Real backends get ids from CDN_BE_FIRST. */
+#define CDN_BE_SNAT4 0u
+#define CDN_BE_SNAT6 1u
+#define CDN_BE_FIRST 2u
+
+/* ---- translations (immutable once published) ----------------------------------------- */
+enum {
+  CDN_SET_CLUSTER = 1u << 0, /* the backend is in the cluster-wide selection set */
+  CDN_SET_LOCAL = 1u << 1,   /* ... in the node-local selection set */
+};
+
+typedef struct {
+  cp_addr_t addr;
+  uint16_t port;
+  uint16_t weight;
+  uint8_t flags; /* CDN_BF_* */
+  uint8_t af;
+  uint8_t sets; /* CDN_SET_* */
+  uint8_t pad;
+  uint32_t id;  /* backend id: index into ctx->be_gen */
+  uint32_t gen; /* ctx->be_gen[id] when this translation was built */
+} cdn_be_t;
+
+typedef struct cdn_xlat {
+  cp_addr_t vip;
+  uint32_t id;
+  uint16_t port;
+  uint8_t proto, af, kind;
+  uint32_t flags;
+  uint32_t hash_fields;
+  uint32_t affinity_ms;
+  uint32_t n_be;
+  uint32_t m;      /* Maglev table size (0 when no table) */
+  cdn_be_t *be;    /* n_be */
+  uint16_t *lb[2]; /* [0] cluster set, [1] local set: m entries each, NULL when empty */
+} cdn_xlat_t;
+
+/* ---- the published snapshot ------------------------------------------------------------ */
+/* Key table entry. A zero address with kind NodePort marks a NodePort key; an entry with
+ * proto 0 / port 0 and xlat NULL marks "this address is a VIP". */
+typedef struct {
+  cp_addr_t addr;
+  uint16_t port;
+  uint8_t proto;
+  uint8_t af;
+  uint8_t used;
+  uint8_t pad[3];
+  const cdn_xlat_t *xlat;
+} cdn_vkey_t;
+
+typedef struct {
+  cp_addr_t addr;
+  uint8_t af, len;
+} cdn_pfx_t;
+
+typedef struct {
+  uint32_t mask; /* key slots - 1 (power of two) */
+  cdn_vkey_t *keys;
+  uint32_t n_node;
+  cdn_pfx_t node[CDN_MAX_NODE_ADDRS]; /* len unused */
+  uint8_t has_snat[2];                /* [0] v4, [1] v6 */
+  cp_addr_t snat[2];
+  uint32_t snat_gen[2]; /* be_gen of CDN_BE_SNAT4/6 when published */
+  uint32_t n_pfx[2];
+  cdn_pfx_t pfx[2][CDN_MAX_PREFIXES]; /* [CDN_PFX_NAT_OUTGOING], [CDN_PFX_EXCLUDE] */
+  uint8_t has_hook;
+  cp_policy_hook_t hook;
+} cdn_snap_t;
+
+/* ---- per-worker state ---------------------------------------------------------------- */
+/* One flow, both directions: 104 bytes (see docs/dnat.md).
+ *   forward key: a[0]:p[0] -> a[1]:p[1]   rewritten to a[3]:p[3] -> a[2]:p[2]
+ *   return key:  a[2]:p[2] -> a[3]:p[3]   rewritten to a[1]:p[1] -> a[0]:p[0]
+ * (client, vip, backend, snat); without SNAT a[3] = a[0], p[3] = p[0]; without DNAT
+ * a[2] = a[1], p[2] = p[1]. ICMP echo: every port is the echo id. */
+typedef struct {
+  cp_addr_t a[4];
+  uint16_t p[4];
+  uint32_t be_id; /* free-list link while the record is free */
+  uint32_t be_gen;
+  uint32_t expires;
+  uint32_t policy_gen;
+  uint32_t endpoint; /* policy endpoint of the first packet */
+  uint8_t af, proto, state, sflags;
+  uint8_t verdict, rflags, dir, pad;
+  uint32_t pad2;
+} cdn_sess_t;
+
+enum {
+  CDN_SF_USED = 1u << 0,
+  CDN_SF_SNAT_PORT = 1u << 1, /* p[3] was allocated from the worker's SNAT ports */
+  CDN_SF_FIN_FWD = 1u << 2,
+  CDN_SF_FIN_REV = 1u << 3,
+  CDN_SF_SEEN_REV = 1u << 4,
+  CDN_SF_PENDING = 1u << 5,    /* packets of this flow wait for a verdict in this burst */
+  CDN_SF_CLASSIFIED = 1u << 6, /* verdict holds for policy_gen */
+};
+
+#define CDN_BUCKET_WAYS 10
+/* 64-byte bucket: 16-bit fingerprints (0 = empty) and values (record index << 1 | dir). */
+typedef struct {
+  alignas(64) uint16_t tag[CDN_BUCKET_WAYS];
+  uint32_t val[CDN_BUCKET_WAYS];
+  uint32_t pad;
+} cdn_bucket_t;
+
+_Static_assert(sizeof(cdn_sess_t) == 104, "session record must stay 104 bytes");
+_Static_assert(sizeof(cdn_bucket_t) == 64, "bucket must be one cache line");
+
+/* ClientIP affinity entry (32 bytes), 4-way set associative. */
+typedef struct {
+  cp_addr_t client;
+  uint32_t xid;
+  uint32_t be_id;
+  uint32_t be_gen;
+  uint32_t expires; /* 0: empty */
+} cdn_aff_t;
+
+#define CDN_AFF_WAYS 4
+#define CDN_SNAT_CLASSES 4 /* TCP, UDP, ICMP, SCTP */
+
+/* Per-packet scratch of a burst (lives in the worker: nothing on the stack, no malloc). */
+typedef struct {
+  cp_addr_t src, dst; /* lookup key (for ICMP errors: the quoted tuple, swapped) */
+  uint16_t sport, dport;
+  uint8_t proto, kind, deferred, classify;
+  uint32_t b1, b2;
+  uint16_t tag;
+  uint16_t pad;
+  uint32_t ref;
+} cdn_pstate_t;
+
+typedef struct {
+  /* burst scratch */
+  cp_pkt_t views[CDN_MAX_BURST];
+  cdn_pstate_t ps[CDN_MAX_BURST];
+  cp_pkt_t cls_views[CDN_MAX_BURST];
+  const cp_pkt_t *cls_ptr[CDN_MAX_BURST];
+  uint32_t cls_ep[CDN_MAX_BURST];
+  uint8_t cls_dir[CDN_MAX_BURST];
+  uint8_t cls_verdict[CDN_MAX_BURST];
+  uint32_t cls_sess[CDN_MAX_BURST];
+  uint16_t deferred[CDN_MAX_BURST];
+  /* sessions */
+  cdn_sess_t *rec;
+  uint32_t cap, n_used, free_head, sweep;
+  cdn_bucket_t *bk;
+  uint32_t nb;
+  uint64_t rng;
+  /* affinity */
+  cdn_aff_t *aff;
+  uint32_t aff_sets; /* power of two */
+  /* SNAT ports: this worker owns [port_lo, port_hi] */
+  uint16_t port_lo, port_hi;
+  uint32_t ports_in_use;
+  uint64_t *ports[2][CDN_SNAT_CLASSES]; /* bitmaps over the slice */
+  uint32_t port_cursor[2][CDN_SNAT_CLASSES];
+  uint64_t cnt[CDN_CNT_N];
+} cdn_worker_t;
+
+/* ---- the context --------------------------------------------------------------------- */
+struct cdn_ctx {
+  cdn_config_t cfg;
+  cp_epoch_t *epoch;
+  void *_Atomic snap; /* cdn_snap_t * */
+  /* control-plane copies */
+  cdn_xlat_t **xlat; /* by id, NULL when free */
+  uint32_t n_xlat;
+  _Atomic uint32_t *be_gen; /* by backend id, read by workers */
+  uint8_t *be_used;
+  cdn_backend_t *be_info;
+  uint32_t *be_free; /* stack of free backend ids */
+  uint32_t n_be_free;
+  uint32_t n_node;
+  cdn_pfx_t node[CDN_MAX_NODE_ADDRS];
+  uint8_t has_snat[2];
+  cp_addr_t snat[2];
+  uint32_t n_pfx[2];
+  cdn_pfx_t pfx[2][CDN_MAX_PREFIXES];
+  uint8_t has_hook;
+  cp_policy_hook_t hook;
+  cdn_worker_t *w[CDN_MAX_WORKERS];
+};
+
+static inline int cdn_af_idx(uint8_t af) { return af == 6; }
+static inline uint32_t cdn_addr_len(uint8_t af) { return af == 4 ? 4u : 16u; }
+static inline int cdn_addr_eq(const cp_addr_t *a, const cp_addr_t *b)
+{
+  return a->q[0] == b->q[0] && a->q[1] == b->q[1];
+}
+static inline int cdn_time_reached(uint32_t now, uint32_t when)
+{
+  return (int32_t)(now - when) >= 0;
+}
+static inline uint32_t cdn_be_gen_load(const cdn_ctx_t *ctx, uint32_t id)
+{
+  return atomic_load_explicit(&ctx->be_gen[id], memory_order_relaxed);
+}
+
+/* translation.c */
+int cdn_publish(cdn_ctx_t *ctx);
+void cdn_snap_free(cdn_snap_t *s);
+/* session.c (control side) */
+int cdn_worker_init(cdn_ctx_t *ctx, uint32_t idx);
+void cdn_worker_free(cdn_worker_t *w);
+/* rewrite.c */
+uint32_t cdn_crc32c(uint32_t crc, const uint8_t *p, uint32_t len);
+
+#endif /* CDN_INTERNAL_H */

@@ -1,0 +1,577 @@
+/*
+ * The burst entry point: parse, hash and prefetch the whole vector, look every packet up
+ * in the worker's session table, create sessions for new flows (translation lookup,
+ * affinity, weighted Maglev, SNAT decision and port), ask the policy hook once for every
+ * flow that needs a verdict, then rewrite. No allocation, no lock; the shared snapshot
+ * is read inside an epoch section.
+ */
+#include <errno.h>
+
+#include "cdn_affinity_inline.h"
+#include "cdn_rewrite_inline.h"
+#include "cdn_session_inline.h"
+#include "cdn_snat_inline.h"
+#include "cp/flowhash.h"
+
+enum { K_SKIP = 0, K_NORMAL = 1, K_ICMP_ERR = 2 };
+
+#define CDN_SWEEP_PER_BURST 64u
+#define CDN_SWEEP_ON_FULL 256u
+#define TCP_FIN 0x01
+#define TCP_SYN 0x02
+#define TCP_RST 0x04
+#define TCP_ACK 0x10
+
+void cdn_sess_release_unlinked(cdn_worker_t *w, uint32_t idx);
+uint32_t cdn_sweep(cdn_ctx_t *ctx, cdn_worker_t *w, uint32_t now, uint32_t budget);
+
+static const cp_addr_t zero_addr;
+static const cdn_meta_t default_meta = {0, 0, CP_DIR_INGRESS, 0};
+
+/* ---- shared-configuration lookups ---------------------------------------------------------- */
+
+static inline const cdn_vkey_t *vkey_find(const cdn_snap_t *s, uint8_t af, const cp_addr_t *a,
+                                          uint8_t proto, uint16_t port)
+{
+  uint32_t i =
+      cp_flow_hash_tuple(a, &zero_addr, port, 0, proto,
+                         CP_FH_SRC_ADDR | CP_FH_SRC_PORT | CP_FH_PROTO, af) & s->mask;
+  for (;; i = (i + 1) & s->mask) {
+    const cdn_vkey_t *k = &s->keys[i];
+    if (!k->used)
+      return NULL;
+    if (k->port == port && k->proto == proto && k->af == af && cdn_addr_eq(&k->addr, a))
+      return k;
+  }
+}
+
+static inline int pfx_match(const cdn_pfx_t *p, uint8_t af, const cp_addr_t *a)
+{
+  if (p->af != af)
+    return 0;
+  uint32_t full = p->len / 8, rest = p->len % 8;
+  if (memcmp(p->addr.b, a->b, full))
+    return 0;
+  if (!rest)
+    return 1;
+  uint8_t m = (uint8_t)(0xff00u >> rest);
+  return (a->b[full] & m) == p->addr.b[full];
+}
+
+static inline int in_pfx_list(const cdn_snap_t *s, int kind, uint8_t af, const cp_addr_t *a)
+{
+  for (uint32_t i = 0; i < s->n_pfx[kind]; i++)
+    if (pfx_match(&s->pfx[kind][i], af, a))
+      return 1;
+  return 0;
+}
+
+static inline int is_node_addr(const cdn_snap_t *s, uint8_t af, const cp_addr_t *a)
+{
+  for (uint32_t i = 0; i < s->n_node; i++)
+    if (s->node[i].af == af && cdn_addr_eq(&s->node[i].addr, a))
+      return 1;
+  return 0;
+}
+
+/* ---- session creation -------------------------------------------------------------------- */
+
+static inline void drop(cdn_worker_t *w, cdn_result_t *r, uint8_t e)
+{
+  r->next = CDN_NEXT_DROP;
+  r->error = e;
+  w->cnt[CDN_CNT_ERR_BASE + e]++;
+}
+
+static uint32_t alloc_rec(cdn_ctx_t *ctx, cdn_worker_t *w, uint32_t now)
+{
+  uint32_t idx = cdn_sess_alloc(w);
+  if (CDN_UNLIKELY(idx == CDN_INVALID_ID)) {
+    /* full: reclaim a bounded amount of expired/stale state first */
+    cdn_sweep(ctx, w, now, CDN_SWEEP_ON_FULL);
+    idx = cdn_sess_alloc(w);
+  }
+  return idx;
+}
+
+/* Insert both keys of a freshly filled record; on failure nothing stays in the table.
+ * When the return key is taken (the client used the same source port towards another VIP
+ * that has the same backend), the source port alone is remapped to one whose return key
+ * is free, as conntrack's clash resolution does. */
+static int link_rec(cdn_worker_t *w, uint32_t idx, cdn_result_t *r)
+{
+  cdn_key_t k;
+  cdn_sess_t *s = &w->rec[idx];
+  cdn_rec_key(s, CDN_DIR_REV, &k);
+  cdn_hpos_t hr = cdn_hpos(w, cdn_key_hash64(&k));
+  uint32_t tries = 0;
+  while (cdn_sess_lookup(w, &k, hr) != CDN_INVALID_ID) {
+    int remappable = !(s->sflags & CDN_SF_SNAT_PORT) && s->proto != CP_IPPROTO_ICMP &&
+                     s->proto != CP_IPPROTO_ICMPV6;
+    if (!remappable || ++tries > 8) {
+      drop(w, r, CDN_E_CLASH);
+      return -EEXIST;
+    }
+    uint64_t h = cdn_key_hash64(&k) + tries * 0x9e3779b97f4a7c15ULL;
+    s->p[3] = (uint16_t)(1024u + (uint32_t)((h >> 17) % 64512u));
+    s->rflags |= CDN_R_SNAT;
+    cdn_rec_key(s, CDN_DIR_REV, &k);
+    hr = cdn_hpos(w, cdn_key_hash64(&k));
+  }
+  cdn_rec_key(s, CDN_DIR_FWD, &k);
+  cdn_hpos_t hf = cdn_hpos(w, cdn_key_hash64(&k));
+  if (cdn_sess_insert(w, idx << 1 | CDN_DIR_FWD, hf) < 0) {
+    drop(w, r, CDN_E_SESSION_LIMIT);
+    return -ENOSPC;
+  }
+  if (cdn_sess_insert(w, idx << 1 | CDN_DIR_REV, hr) < 0) {
+    cdn_sess_remove_key(w, idx << 1 | CDN_DIR_FWD);
+    drop(w, r, CDN_E_SESSION_LIMIT);
+    return -ENOSPC;
+  }
+  return 0;
+}
+
+static uint32_t finish_rec(cdn_ctx_t *ctx, cdn_worker_t *w, uint32_t idx, const cdn_meta_t *m,
+                           uint32_t now, cdn_result_t *r)
+{
+  cdn_sess_t *s = &w->rec[idx];
+  s->endpoint = m->endpoint;
+  s->dir = m->dir;
+  s->state = CDN_TCP_SYN;
+  s->expires = now + cdn_sess_timeout(&ctx->cfg, s);
+  if (link_rec(w, idx, r) < 0) {
+    cdn_sess_release_unlinked(w, idx);
+    return CDN_INVALID_ID;
+  }
+  w->cnt[CDN_CNT_SESSIONS_CREATED]++;
+  r->flags |= CDN_R_NEW;
+  return idx;
+}
+
+static uint32_t dnat_flow(cdn_ctx_t *ctx, cdn_worker_t *w, const cdn_snap_t *snap,
+                          const cdn_xlat_t *x, const cp_pkt_t *p, const cdn_meta_t *m,
+                          uint32_t now, cdn_result_t *r)
+{
+  int ext = x->kind != CDN_VIP_CLUSTER_IP && !m->from_pod;
+  int local = ext ? !!(x->flags & CDN_XF_EXT_LOCAL) : !!(x->flags & CDN_XF_INT_LOCAL);
+  const uint16_t *lb = x->lb[local];
+  if (!lb) {
+    drop(w, r, CDN_E_NO_BACKEND);
+    return CDN_INVALID_ID;
+  }
+  uint8_t set = local ? CDN_SET_LOCAL : CDN_SET_CLUSTER;
+  const cdn_be_t *be = NULL;
+  if (x->flags & CDN_XF_AFFINITY) {
+    const cdn_aff_t *a = cdn_aff_lookup(w, &p->src, x->id, now);
+    if (a && cdn_be_gen_load(ctx, a->be_id) == a->be_gen)
+      for (uint32_t i = 0; i < x->n_be && !be; i++)
+        if (x->be[i].id == a->be_id && (x->be[i].sets & set))
+          be = &x->be[i];
+    if (be)
+      w->cnt[CDN_CNT_AFFINITY_HITS]++;
+  }
+  if (!be) {
+    uint32_t h = cp_flow_hash(p, x->hash_fields, ctx->cfg.hash_seed);
+    be = &x->be[lb[((uint64_t)h * x->m) >> 32]];
+  }
+  int nonat = !!(be->flags & CDN_BF_NO_NAT);
+  int hairpin = !nonat && cdn_addr_eq(&be->addr, &p->src);
+  int snat = hairpin || (!nonat && ext && !local && !(be->flags & CDN_BF_LOCAL));
+  int ai = cdn_af_idx(p->af);
+  if (snat && !snap->has_snat[ai]) {
+    drop(w, r, CDN_E_SNAT_UNCONFIGURED);
+    return CDN_INVALID_ID;
+  }
+  uint32_t idx = alloc_rec(ctx, w, now);
+  if (idx == CDN_INVALID_ID) {
+    drop(w, r, CDN_E_SESSION_LIMIT);
+    return CDN_INVALID_ID;
+  }
+  cdn_sess_t *s = &w->rec[idx];
+  s->af = p->af;
+  s->proto = p->proto;
+  s->a[0] = p->src;
+  s->a[1] = p->dst;
+  s->p[0] = p->sport;
+  s->p[1] = p->dport;
+  s->a[2] = nonat ? p->dst : be->addr;
+  s->p[2] = nonat ? p->dport : be->port;
+  s->a[3] = p->src;
+  s->p[3] = p->sport;
+  if (snat) {
+    uint16_t port = cdn_snat_alloc(w, p->af, p->proto, p->sport);
+    if (!port) {
+      cdn_sess_release_unlinked(w, idx);
+      drop(w, r, CDN_E_SNAT_EXHAUSTED);
+      return CDN_INVALID_ID;
+    }
+    s->sflags |= CDN_SF_SNAT_PORT;
+    s->a[3] = snap->snat[ai];
+    s->p[3] = port;
+  }
+  s->be_id = be->id;
+  s->be_gen = be->gen;
+  s->rflags = (uint8_t)((nonat ? CDN_R_NO_NAT : CDN_R_DNAT) | (snat ? CDN_R_SNAT : 0) |
+                        (hairpin ? CDN_R_HAIRPIN : 0));
+  if (x->flags & CDN_XF_AFFINITY)
+    cdn_aff_store(w, &p->src, x->id, be->id, be->gen, now + x->affinity_ms, now);
+  return finish_rec(ctx, w, idx, m, now, r);
+}
+
+static int nat_outgoing(const cdn_snap_t *s, const cp_pkt_t *p)
+{
+  if (!s->n_pfx[CDN_PFX_NAT_OUTGOING])
+    return 0;
+  if (p->proto == CP_IPPROTO_ICMP && p->icmp_type != 8)
+    return 0; /* only echo requests open ICMP flows */
+  if (p->proto == CP_IPPROTO_ICMPV6 && p->icmp_type != 128)
+    return 0;
+  return in_pfx_list(s, CDN_PFX_NAT_OUTGOING, p->af, &p->src) &&
+         !in_pfx_list(s, CDN_PFX_EXCLUDE, p->af, &p->dst) &&
+         !in_pfx_list(s, CDN_PFX_NAT_OUTGOING, p->af, &p->dst) &&
+         !is_node_addr(s, p->af, &p->dst);
+}
+
+static uint32_t snat_flow(cdn_ctx_t *ctx, cdn_worker_t *w, const cdn_snap_t *snap,
+                          const cp_pkt_t *p, const cdn_meta_t *m, uint32_t now,
+                          cdn_result_t *r)
+{
+  int ai = cdn_af_idx(p->af);
+  if (!snap->has_snat[ai]) {
+    drop(w, r, CDN_E_SNAT_UNCONFIGURED);
+    return CDN_INVALID_ID;
+  }
+  uint32_t idx = alloc_rec(ctx, w, now);
+  if (idx == CDN_INVALID_ID) {
+    drop(w, r, CDN_E_SESSION_LIMIT);
+    return CDN_INVALID_ID;
+  }
+  uint16_t port = cdn_snat_alloc(w, p->af, p->proto, p->sport);
+  if (!port) {
+    cdn_sess_release_unlinked(w, idx);
+    drop(w, r, CDN_E_SNAT_EXHAUSTED);
+    return CDN_INVALID_ID;
+  }
+  cdn_sess_t *s = &w->rec[idx];
+  s->af = p->af;
+  s->proto = p->proto;
+  s->sflags |= CDN_SF_SNAT_PORT;
+  s->a[0] = p->src;
+  s->a[1] = p->dst;
+  s->a[2] = p->dst;
+  s->a[3] = snap->snat[ai];
+  s->p[0] = p->sport;
+  s->p[1] = p->dport;
+  s->p[3] = port;
+  /* ICMP echo: the reply carries the new id in both "port" positions */
+  s->p[2] = (p->proto == CP_IPPROTO_ICMP || p->proto == CP_IPPROTO_ICMPV6) ? port : p->dport;
+  s->be_id = ai ? CDN_BE_SNAT6 : CDN_BE_SNAT4;
+  s->be_gen = snap->snat_gen[ai];
+  s->rflags = CDN_R_SNAT;
+  return finish_rec(ctx, w, idx, m, now, r);
+}
+
+static uint32_t new_flow(cdn_ctx_t *ctx, cdn_worker_t *w, const cdn_snap_t *snap,
+                         const cp_pkt_t *p, const cdn_meta_t *m, uint32_t now, cdn_result_t *r)
+{
+  if (p->proto == CP_IPPROTO_TCP || p->proto == CP_IPPROTO_UDP || p->proto == CP_IPPROTO_SCTP) {
+    const cdn_vkey_t *k = vkey_find(snap, p->af, &p->dst, p->proto, p->dport);
+    if (!k && snap->n_node && is_node_addr(snap, p->af, &p->dst))
+      k = vkey_find(snap, p->af, &zero_addr, p->proto, p->dport);
+    if (k && k->xlat)
+      return dnat_flow(ctx, w, snap, k->xlat, p, m, now, r);
+  }
+  if (vkey_find(snap, p->af, &p->dst, 0, 0)) {
+    drop(w, r, CDN_E_VIP_NO_PORT);
+    return CDN_INVALID_ID;
+  }
+  if (nat_outgoing(snap, p))
+    return snat_flow(ctx, w, snap, p, m, now, r);
+  return CDN_INVALID_ID;
+}
+
+/* A packet that missed its first bucket is probably a new flow: work out where its return
+ * key will live and prefetch those buckets now, so that creating the session does not wait
+ * for them (the clash check has to read both). Only a prefetch: no state changes here. */
+static inline void peek_new_flow(const cdn_ctx_t *ctx, const cdn_worker_t *w,
+                                 const cdn_snap_t *snap, const cp_pkt_t *p, const cdn_meta_t *m)
+{
+  if (p->proto != CP_IPPROTO_TCP && p->proto != CP_IPPROTO_UDP && p->proto != CP_IPPROTO_SCTP)
+    return;
+  const cdn_vkey_t *k = vkey_find(snap, p->af, &p->dst, p->proto, p->dport);
+  if (!k && snap->n_node && is_node_addr(snap, p->af, &p->dst))
+    k = vkey_find(snap, p->af, &zero_addr, p->proto, p->dport);
+  if (!k || !k->xlat || (k->xlat->flags & CDN_XF_AFFINITY))
+    return;
+  const cdn_xlat_t *x = k->xlat;
+  int ext = x->kind != CDN_VIP_CLUSTER_IP && !m->from_pod;
+  int local = ext ? !!(x->flags & CDN_XF_EXT_LOCAL) : !!(x->flags & CDN_XF_INT_LOCAL);
+  const uint16_t *lb = x->lb[local];
+  if (!lb)
+    return;
+  uint32_t h = cp_flow_hash(p, x->hash_fields, ctx->cfg.hash_seed);
+  const cdn_be_t *be = &x->be[lb[((uint64_t)h * x->m) >> 32]];
+  int nonat = !!(be->flags & CDN_BF_NO_NAT);
+  if (!nonat && (cdn_addr_eq(&be->addr, &p->src) || (ext && !local && !(be->flags & CDN_BF_LOCAL))))
+    return; /* SNAT: the return key depends on the port still to be allocated */
+  cdn_key_t rk = {nonat ? p->dst : be->addr, p->src, nonat ? p->dport : be->port, p->sport,
+                  p->proto, p->af};
+  cdn_hpos_t hp = cdn_hpos(w, cdn_key_hash64(&rk));
+  __builtin_prefetch(&w->bk[hp.b1]);
+  __builtin_prefetch(&w->bk[hp.b2]);
+}
+
+/* ---- rewrite of a packet of a known flow ----------------------------------------------- */
+
+static inline void apply(cdn_ctx_t *ctx, cdn_worker_t *w, uint8_t *d, const cp_pkt_t *p,
+                         const cdn_pstate_t *st, uint32_t now, cdn_result_t *r)
+{
+  uint32_t idx = st->ref >> 1, dir = st->ref & 1;
+  cdn_sess_t *s = &w->rec[idx];
+  r->session = idx;
+  r->verdict = s->verdict;
+  r->backend = s->be_id >= CDN_BE_FIRST ? s->be_id : CDN_INVALID_ID;
+  if (CDN_UNLIKELY(s->verdict == CP_VERDICT_DENY)) {
+    drop(w, r, CDN_E_POLICY_DENY);
+    return;
+  }
+  if (CDN_UNLIKELY(st->kind == K_ICMP_ERR)) {
+    if (dir == CDN_DIR_FWD)
+      cdn_rewrite_icmp_error(d, p, &s->a[0], &s->a[1], &s->a[3], s->p[3], &s->a[2], s->p[2]);
+    else
+      cdn_rewrite_icmp_error(d, p, &s->a[2], &s->a[3], &s->a[1], s->p[1], &s->a[0], s->p[0]);
+    r->flags |= CDN_R_ICMP_ERROR | (dir ? CDN_R_REVERSE : (s->rflags & 0x63));
+    w->cnt[CDN_CNT_ICMP_ERRORS]++;
+    w->cnt[CDN_CNT_REWRITTEN]++;
+    return;
+  }
+  if (s->proto == CP_IPPROTO_TCP)
+    cdn_tcp_track(s, dir, p->tcp_flags);
+  else if (dir)
+    s->sflags |= CDN_SF_SEEN_REV;
+  s->expires = now + cdn_sess_timeout(&ctx->cfg, s);
+  if (dir == CDN_DIR_FWD) {
+    cdn_rewrite(d, p, &s->a[3], s->p[3], &s->a[2], s->p[2]);
+    r->flags |= s->rflags & (CDN_R_DNAT | CDN_R_SNAT | CDN_R_NO_NAT | CDN_R_HAIRPIN);
+  } else {
+    cdn_rewrite(d, p, &s->a[1], s->p[1], &s->a[0], s->p[0]);
+    r->flags |= CDN_R_REVERSE;
+  }
+  w->cnt[CDN_CNT_REWRITTEN]++;
+}
+
+/* ---- the burst ----------------------------------------------------------------------------- */
+
+static uint32_t burst(cdn_ctx_t *ctx, cdn_worker_t *w, const cdn_snap_t *snap,
+                      uint8_t *const *data, const uint32_t *len, const cdn_meta_t *meta,
+                      uint32_t n, uint32_t now, cdn_result_t *res)
+{
+  uint32_t pgen = snap->has_hook ? snap->hook.generation(snap->hook.ctx) : 0;
+
+  /* 1: parse, key, hash; prefetch the first bucket */
+  for (uint32_t i = 0; i < n; i++) {
+    if (i + 4 < n)
+      __builtin_prefetch(data[i + 4]);
+    cp_pkt_t *p = &w->views[i];
+    cdn_pstate_t *st = &w->ps[i];
+    cdn_result_t *r = &res[i];
+    r->session = r->backend = CDN_INVALID_ID;
+    r->flags = 0;
+    r->next = CDN_NEXT_FORWARD;
+    r->error = CDN_E_NONE;
+    r->verdict = CP_VERDICT_NONE;
+    st->kind = K_SKIP;
+    st->ref = CDN_INVALID_ID;
+    st->deferred = st->classify = 0;
+    if (CDN_UNLIKELY(cp_pkt_parse(data[i], len[i], p) != CP_PKT_OK)) {
+      w->cnt[CDN_CNT_UNPARSED]++;
+      continue;
+    }
+    if (CDN_UNLIKELY(p->flags & CP_PKT_F_LATER_FRAG)) {
+      w->cnt[CDN_CNT_FRAGMENTS]++;
+      continue;
+    }
+    if (!(p->flags & CP_PKT_F_HAS_L4))
+      continue;
+    if (CDN_UNLIKELY(p->flags & CP_PKT_F_ICMP_ERROR)) {
+      if (!(p->flags & CP_PKT_F_INNER_L4))
+        continue;
+      st->src = p->inner.dst;
+      st->dst = p->inner.src;
+      st->sport = p->inner.dport;
+      st->dport = p->inner.sport;
+      st->proto = p->inner.proto;
+      st->kind = K_ICMP_ERR;
+    } else {
+      if ((p->proto == CP_IPPROTO_ICMP || p->proto == CP_IPPROTO_ICMPV6) &&
+          !(p->af == 4 ? (p->icmp_type == 0 || p->icmp_type == 8)
+                       : (p->icmp_type == 128 || p->icmp_type == 129)))
+        continue; /* only echo has an id to key on */
+      st->src = p->src;
+      st->dst = p->dst;
+      st->sport = p->sport;
+      st->dport = p->dport;
+      st->proto = p->proto;
+      st->kind = K_NORMAL;
+    }
+    cdn_key_t k = {st->src, st->dst, st->sport, st->dport, st->proto, p->af};
+    cdn_hpos_t hp = cdn_hpos(w, cdn_key_hash64(&k));
+    st->b1 = hp.b1;
+    st->b2 = hp.b2;
+    st->tag = hp.tag;
+    __builtin_prefetch(&w->bk[hp.b1]); /* most keys sit in their first bucket */
+  }
+
+  /* 2: fingerprint match; prefetch the candidate record (or the second bucket) */
+  for (uint32_t i = 0; i < n; i++) {
+    cdn_pstate_t *st = &w->ps[i];
+    if (st->kind == K_SKIP)
+      continue;
+    const cdn_bucket_t *b = &w->bk[st->b1];
+    uint32_t mm = cdn_bucket_match(b, st->tag);
+    if (!mm) {
+      /* not in the first bucket: a new flow, or a key displaced to its second bucket */
+      __builtin_prefetch(&w->bk[st->b2]);
+      if (st->kind == K_NORMAL)
+        peek_new_flow(ctx, w, snap, &w->views[i], meta ? &meta[i] : &default_meta);
+      continue;
+    }
+    if (mm) {
+      /* a 104-byte record spans two or three cache lines: fetch them all */
+      st->ref = b->val[__builtin_ctz(mm)]; /* the candidate stage 3 verifies first */
+      const uint8_t *rp = (const uint8_t *)&w->rec[st->ref >> 1];
+      __builtin_prefetch(rp);
+      __builtin_prefetch(rp + 64);
+      __builtin_prefetch(rp + sizeof(cdn_sess_t) - 1);
+    }
+  }
+
+  /* 3: verify, validate, create, rewrite (verdict-pending packets are deferred) */
+  uint32_t n_def = 0, n_cls = 0, rewritten = 0;
+  for (uint32_t i = 0; i < n; i++) {
+    cdn_pstate_t *st = &w->ps[i];
+    cp_pkt_t *p = &w->views[i];
+    cdn_result_t *r = &res[i];
+    if (st->kind == K_SKIP) {
+      w->cnt[CDN_CNT_PASSED]++;
+      continue;
+    }
+    cdn_key_t k = {st->src, st->dst, st->sport, st->dport, st->proto, p->af};
+    uint32_t ref = st->ref;
+    /* the usual case: the candidate found in stage 2 is the flow (and was not freed or
+     * reused by an earlier packet of this burst); otherwise a full lookup */
+    if (ref == CDN_INVALID_ID || !(w->rec[ref >> 1].sflags & CDN_SF_USED) ||
+        !cdn_rec_match(&w->rec[ref >> 1], ref & 1, &k)) {
+      cdn_hpos_t hp = {st->b1, st->b2, st->tag};
+      ref = cdn_sess_lookup(w, &k, hp);
+    }
+    if (ref != CDN_INVALID_ID) {
+      cdn_sess_t *s = &w->rec[ref >> 1];
+      if (!(s->sflags & CDN_SF_PENDING)) {
+        uint32_t why = CDN_CNT_N;
+        if (CDN_UNLIKELY(!cdn_sess_valid(ctx, s)))
+          why = CDN_CNT_SESSIONS_STALE;
+        else if (CDN_UNLIKELY(cdn_time_reached(now, s->expires)))
+          why = CDN_CNT_SESSIONS_EXPIRED;
+        else if (CDN_UNLIKELY(st->kind == K_NORMAL && s->proto == CP_IPPROTO_TCP &&
+                              (ref & 1) == CDN_DIR_FWD && s->state == CDN_TCP_CLOSING &&
+                              (p->tcp_flags & (TCP_SYN | TCP_ACK)) == TCP_SYN))
+          why = CDN_CNT_SESSIONS_EXPIRED; /* the client reuses the port of a closed flow */
+        if (why != CDN_CNT_N) {
+          w->cnt[why]++;
+          cdn_sess_free(w, ref >> 1);
+          ref = CDN_INVALID_ID;
+        }
+      }
+    }
+    if (ref == CDN_INVALID_ID) {
+      if (st->kind == K_ICMP_ERR) {
+        w->cnt[CDN_CNT_PASSED]++;
+        continue;
+      }
+      const cdn_meta_t *m = meta ? &meta[i] : &default_meta;
+      uint32_t idx = new_flow(ctx, w, snap, p, m, now, r);
+      if (idx == CDN_INVALID_ID) {
+        if (r->next == CDN_NEXT_FORWARD)
+          w->cnt[CDN_CNT_PASSED]++;
+        continue;
+      }
+      ref = idx << 1 | CDN_DIR_FWD;
+    }
+    st->ref = ref;
+    cdn_sess_t *s = &w->rec[ref >> 1];
+    if (s->sflags & CDN_SF_PENDING) {
+      st->deferred = 1;
+      w->deferred[n_def++] = (uint16_t)i;
+      continue;
+    }
+    if (snap->has_hook && (s->policy_gen != pgen || !(s->sflags & CDN_SF_CLASSIFIED))) {
+      s->policy_gen = pgen;
+      s->sflags |= CDN_SF_PENDING | CDN_SF_CLASSIFIED;
+      st->deferred = st->classify = 1;
+      w->deferred[n_def++] = (uint16_t)i;
+      /* the flow as policy sees it: its forward direction after translation */
+      cp_pkt_t *cv = &w->cls_views[n_cls];
+      memset(cv, 0, sizeof(*cv));
+      cv->status = CP_PKT_OK;
+      cv->af = s->af;
+      cv->proto = s->proto;
+      cv->flags = CP_PKT_F_HAS_L4;
+      cv->src = s->a[3];
+      cv->dst = s->a[2];
+      cv->sport = s->p[3];
+      cv->dport = s->p[2];
+      if (s->proto == CP_IPPROTO_ICMP || s->proto == CP_IPPROTO_ICMPV6)
+        cv->icmp_type = s->af == 4 ? 8 : 128;
+      w->cls_ptr[n_cls] = cv;
+      w->cls_ep[n_cls] = s->endpoint;
+      w->cls_dir[n_cls] = s->dir;
+      w->cls_sess[n_cls] = ref >> 1;
+      n_cls++;
+      continue;
+    }
+    apply(ctx, w, data[i], p, st, now, r);
+    rewritten += r->next == CDN_NEXT_FORWARD;
+  }
+
+  /* 4: one policy call for every flow that needs a verdict, then the deferred packets */
+  if (n_cls) {
+    snap->hook.classify_burst(snap->hook.ctx, w->cls_ptr, w->cls_ep, w->cls_dir, n_cls,
+                              w->cls_verdict);
+    w->cnt[CDN_CNT_POLICY_EVALS] += n_cls;
+    for (uint32_t k = 0; k < n_cls; k++)
+      w->rec[w->cls_sess[k]].verdict = w->cls_verdict[k];
+  }
+  for (uint32_t k = 0; k < n_def; k++) {
+    uint32_t i = w->deferred[k];
+    apply(ctx, w, data[i], &w->views[i], &w->ps[i], now, &res[i]);
+    rewritten += res[i].next == CDN_NEXT_FORWARD;
+  }
+  for (uint32_t k = 0; k < n_cls; k++)
+    w->rec[w->cls_sess[k]].sflags &= (uint8_t)~CDN_SF_PENDING;
+  return rewritten;
+}
+
+uint32_t cdn_process_burst(cdn_ctx_t *ctx, uint32_t worker, uint8_t *const *data,
+                           const uint32_t *len, const cdn_meta_t *meta, uint32_t n,
+                           uint32_t now_ms, cdn_result_t *res)
+{
+  if (!ctx || worker >= ctx->cfg.n_workers || !data || !len || !res)
+    return 0;
+  cdn_worker_t *w = ctx->w[worker];
+  _Atomic uint64_t *global = cp_epoch_global(ctx->epoch);
+  cp_epoch_reader_t *rd = cp_epoch_reader(ctx->epoch, worker);
+  uint32_t done = 0;
+  cp_epoch_enter_r(global, rd);
+  const cdn_snap_t *snap = cp_epoch_deref(&ctx->snap);
+  for (uint32_t off = 0; off < n; off += CDN_MAX_BURST) {
+    uint32_t m = n - off < CDN_MAX_BURST ? n - off : CDN_MAX_BURST;
+    done += burst(ctx, w, snap, data + off, len + off, meta ? meta + off : NULL, m, now_ms,
+                  res + off);
+    w->cnt[CDN_CNT_PACKETS] += m;
+  }
+  cdn_sweep(ctx, w, now_ms, CDN_SWEEP_PER_BURST);
+  cp_epoch_exit_r(rd);
+  return done;
+}

@@ -1,0 +1,148 @@
+/*
+ * Per-worker session table: a pool of 104-byte flow records (one per flow, both
+ * directions) and a bucketized cuckoo hash of 64-byte buckets holding 16-bit fingerprints
+ * and record references (index << 1 | direction). Each flow has two keys, its forward and
+ * its return 5-tuple; both point at the same record, where the full keys live. Lookups
+ * touch one or two buckets and then the record; the burst loop prefetches both.
+ * Single-threaded per worker: no locks, no atomics.
+ */
+#ifndef CDN_SESSION_INLINE_H
+#define CDN_SESSION_INLINE_H
+
+#include "cdn_internal.h"
+#include "cp/flowhash.h"
+
+enum { CDN_DIR_FWD = 0, CDN_DIR_REV = 1 };
+
+typedef struct {
+  cp_addr_t src, dst;
+  uint16_t sport, dport;
+  uint8_t proto, af;
+} cdn_key_t;
+
+typedef struct {
+  uint32_t b1, b2;
+  uint16_t tag;
+} cdn_hpos_t;
+
+static inline uint64_t cdn_key_hash64(const cdn_key_t *k)
+{
+  uint64_t h = cp_mix64(k->src.q[0] ^ CP_FH_K0, k->src.q[1] ^ CP_FH_K1);
+  h = cp_mix64(h ^ k->dst.q[0] ^ CP_FH_K2, k->dst.q[1] ^ CP_FH_K3);
+  return cp_mix64(h ^ ((uint64_t)k->sport << 32 | (uint64_t)k->dport << 16 |
+                       (uint64_t)k->proto << 8 | k->af),
+                  CP_FH_K1 ^ 0x9e3779b97f4a7c15ULL);
+}
+
+static inline cdn_hpos_t cdn_hpos(const cdn_worker_t *w, uint64_t h)
+{
+  cdn_hpos_t p;
+  p.b1 = (uint32_t)(((uint64_t)(uint32_t)h * w->nb) >> 32);
+  p.b2 = (uint32_t)(((h >> 32) * w->nb) >> 32);
+  if (p.b2 == p.b1)
+    p.b2 = p.b1 + 1 == w->nb ? 0 : p.b1 + 1;
+  /* b1 is chosen by the high bits of the low word, b2 by the high word: the fingerprint
+   * takes the lowest 16 bits so that it says nothing about the bucket it sits in */
+  p.tag = (uint16_t)h;
+  if (!p.tag)
+    p.tag = 1;
+  return p;
+}
+
+/* The key of record `idx` in direction `dir`. */
+static inline void cdn_rec_key(const cdn_sess_t *s, uint32_t dir, cdn_key_t *k)
+{
+  uint32_t o = dir ? 2 : 0;
+  k->src = s->a[o];
+  k->dst = s->a[o + 1];
+  k->sport = s->p[o];
+  k->dport = s->p[o + 1];
+  k->proto = s->proto;
+  k->af = s->af;
+}
+
+static inline int cdn_rec_match(const cdn_sess_t *s, uint32_t dir, const cdn_key_t *k)
+{
+  uint32_t o = dir ? 2 : 0;
+  return s->p[o] == k->sport && s->p[o + 1] == k->dport && s->proto == k->proto &&
+         s->af == k->af && cdn_addr_eq(&s->a[o], &k->src) && cdn_addr_eq(&s->a[o + 1], &k->dst);
+}
+
+/* Candidate slots of one bucket whose tag matches: returns a bit mask. */
+static inline uint32_t cdn_bucket_match(const cdn_bucket_t *b, uint16_t tag)
+{
+  uint32_t m = 0;
+  for (uint32_t j = 0; j < CDN_BUCKET_WAYS; j++)
+    m |= (uint32_t)(b->tag[j] == tag) << j;
+  return m;
+}
+
+/* Full lookup; returns the reference (idx << 1 | dir) or CDN_INVALID_ID. */
+static inline uint32_t cdn_sess_lookup(const cdn_worker_t *w, const cdn_key_t *k,
+                                       cdn_hpos_t hp)
+{
+  uint32_t bs[2] = {hp.b1, hp.b2};
+  for (uint32_t t = 0; t < 2; t++) {
+    const cdn_bucket_t *b = &w->bk[bs[t]];
+    uint32_t m = cdn_bucket_match(b, hp.tag);
+    while (m) {
+      uint32_t j = (uint32_t)__builtin_ctz(m);
+      m &= m - 1;
+      uint32_t v = b->val[j];
+      if (cdn_rec_match(&w->rec[v >> 1], v & 1, k))
+        return v;
+    }
+  }
+  return CDN_INVALID_ID;
+}
+
+/* Control-light helpers implemented in cdn_session.c */
+int cdn_sess_insert(cdn_worker_t *w, uint32_t ref, cdn_hpos_t hp);
+void cdn_sess_remove_key(cdn_worker_t *w, uint32_t ref);
+uint32_t cdn_sess_alloc(cdn_worker_t *w);
+/* Remove both keys, release the SNAT port, return the record to the pool. */
+void cdn_sess_free(cdn_worker_t *w, uint32_t idx);
+
+static inline uint32_t cdn_sess_timeout(const cdn_config_t *c, const cdn_sess_t *s)
+{
+  switch (s->proto) {
+  case CP_IPPROTO_TCP:
+    return s->state == CDN_TCP_ESTABLISHED ? c->tcp_established_ms
+           : s->state == CDN_TCP_CLOSING   ? c->tcp_closing_ms
+                                           : c->tcp_syn_ms;
+  case CP_IPPROTO_UDP:
+    return c->udp_ms;
+  case CP_IPPROTO_ICMP:
+  case CP_IPPROTO_ICMPV6:
+    return c->icmp_ms;
+  default:
+    return c->other_ms;
+  }
+}
+
+/* TCP state machine: SYN (handshake) -> ESTABLISHED (a packet seen in both directions)
+ * -> CLOSING (RST, or FIN seen in both directions). */
+static inline void cdn_tcp_track(cdn_sess_t *s, uint32_t dir, uint8_t tcp_flags)
+{
+  const uint8_t FIN = 0x01, RST = 0x04;
+  if (dir)
+    s->sflags |= CDN_SF_SEEN_REV;
+  if (tcp_flags & RST) {
+    s->state = CDN_TCP_CLOSING;
+    return;
+  }
+  if (tcp_flags & FIN)
+    s->sflags |= dir ? CDN_SF_FIN_REV : CDN_SF_FIN_FWD;
+  if ((s->sflags & (CDN_SF_FIN_FWD | CDN_SF_FIN_REV)) == (CDN_SF_FIN_FWD | CDN_SF_FIN_REV))
+    s->state = CDN_TCP_CLOSING;
+  else if (s->state == CDN_TCP_SYN && (s->sflags & CDN_SF_SEEN_REV) && !dir)
+    s->state = CDN_TCP_ESTABLISHED; /* the initiator's packet after the answer */
+}
+
+/* Is the session still backed by its backend (or SNAT address)? */
+static inline int cdn_sess_valid(const cdn_ctx_t *ctx, const cdn_sess_t *s)
+{
+  return cdn_be_gen_load(ctx, s->be_id) == s->be_gen;
+}
+
+#endif

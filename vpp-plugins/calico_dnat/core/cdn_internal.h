@@ -85,7 +85,8 @@ typedef struct {
 } cdn_snap_t;
 
 /* ---- per-worker state ---------------------------------------------------------------- */
-/* One flow, both directions: 104 bytes (see docs/dnat.md).
+/* One flow, both directions: 96 bytes (see docs/dnat.md), so that a record at any index
+ * spans exactly two cache lines (its offset in a line is 0 or 32).
  *   forward key: a[0]:p[0] -> a[1]:p[1]   rewritten to a[3]:p[3] -> a[2]:p[2]
  *   return key:  a[2]:p[2] -> a[3]:p[3]   rewritten to a[1]:p[1] -> a[0]:p[0]
  * (client, vip, backend, snat); without SNAT a[3] = a[0], p[3] = p[0]; without DNAT
@@ -96,11 +97,13 @@ typedef struct {
   uint32_t be_id; /* free-list link while the record is free */
   uint32_t be_gen;
   uint32_t expires;
-  uint32_t policy_gen;
-  uint32_t endpoint; /* policy endpoint of the first packet */
   uint8_t af, proto, state, sflags;
   uint8_t verdict, rflags, dir, pad;
-  uint32_t pad2;
+  /* per direction [CDN_DIR_FWD, CDN_DIR_REV]: the one's-complement sum (folded) of the
+   * address rewrite, ~old + new over the changed addresses, computed once when the
+   * session is made; an established TCP/UDP packet adds it to the IPv4 header checksum
+   * and (with its port changes) to the L4 checksum instead of recomputing it */
+  uint16_t cdelta[2];
 } cdn_sess_t;
 
 enum {
@@ -121,7 +124,14 @@ typedef struct {
   uint32_t pad;
 } cdn_bucket_t;
 
-_Static_assert(sizeof(cdn_sess_t) == 104, "session record must stay 104 bytes");
+_Static_assert(sizeof(cdn_sess_t) == 96, "session record must stay 96 bytes");
+
+/* The policy side of a record (same index), in its own array: only flows that meet a
+ * policy hook touch it, so the established path without one reads two lines per record. */
+typedef struct {
+  uint32_t gen;      /* policy generation of the cached verdict */
+  uint32_t endpoint; /* policy endpoint of the first packet */
+} cdn_pol_t;
 _Static_assert(sizeof(cdn_bucket_t) == 64, "bucket must be one cache line");
 
 /* ClientIP affinity entry (32 bytes), 4-way set associative. */
@@ -145,7 +155,18 @@ typedef struct {
   uint16_t tag;
   uint16_t pad;
   uint32_t ref;
+  /* what stage 2 worked out for a probable new flow (CDN_HINT_*), so that creating its
+   * session does not repeat it: the translation, Maglev's backend, the return key's
+   * buckets. Valid for this burst only (same snapshot, same packet). */
+  uint8_t hint;
+  uint8_t pad2;
+  uint16_t rtag;
+  uint32_t rb1, rb2;
+  const struct cdn_xlat *hx;
+  const cdn_be_t *hbe;
 } cdn_pstate_t;
+
+enum { CDN_HINT_XLAT = 1u << 0, CDN_HINT_BE = 1u << 1, CDN_HINT_REV = 1u << 2 };
 
 typedef struct {
   /* burst scratch */
@@ -160,6 +181,7 @@ typedef struct {
   uint16_t deferred[CDN_MAX_BURST];
   /* sessions */
   cdn_sess_t *rec;
+  cdn_pol_t *pol; /* cap entries, by record index */
   uint32_t cap, n_used, free_head, sweep;
   cdn_bucket_t *bk;
   uint32_t nb;

@@ -16,6 +16,10 @@
 enum { K_SKIP = 0, K_NORMAL = 1, K_ICMP_ERR = 2 };
 
 #define CDN_SWEEP_PER_BURST 64u
+/* how far stage 2 (bucket match, record prefetch) runs ahead of stage 3 (docs/dnat.md) */
+#ifndef CDN_STAGE2_AHEAD
+#define CDN_STAGE2_AHEAD 16u
+#endif
 #define CDN_SWEEP_ON_FULL 256u
 #define TCP_FIN 0x01
 #define TCP_SYN 0x02
@@ -98,12 +102,19 @@ static uint32_t alloc_rec(cdn_ctx_t *ctx, cdn_worker_t *w, uint32_t now)
  * When the return key is taken (the client used the same source port towards another VIP
  * that has the same backend), the source port alone is remapped to one whose return key
  * is free, as conntrack's clash resolution does. */
-static int link_rec(cdn_worker_t *w, uint32_t idx, cdn_result_t *r)
+static int link_rec(cdn_worker_t *w, uint32_t idx, const cdn_pstate_t *st, cdn_result_t *r)
 {
   cdn_key_t k;
   cdn_sess_t *s = &w->rec[idx];
   cdn_rec_key(s, CDN_DIR_REV, &k);
-  cdn_hpos_t hr = cdn_hpos(w, cdn_key_hash64(&k));
+  cdn_hpos_t hr;
+  if (st->hint & CDN_HINT_REV) { /* stage 2 hashed this very return key */
+    hr.b1 = st->rb1;
+    hr.b2 = st->rb2;
+    hr.tag = st->rtag;
+  } else {
+    hr = cdn_hpos(w, cdn_key_hash64(&k));
+  }
   uint32_t tries = 0;
   while (cdn_sess_lookup(w, &k, hr) != CDN_INVALID_ID) {
     int remappable = !(s->sflags & CDN_SF_SNAT_PORT) && s->proto != CP_IPPROTO_ICMP &&
@@ -118,8 +129,8 @@ static int link_rec(cdn_worker_t *w, uint32_t idx, cdn_result_t *r)
     cdn_rec_key(s, CDN_DIR_REV, &k);
     hr = cdn_hpos(w, cdn_key_hash64(&k));
   }
-  cdn_rec_key(s, CDN_DIR_FWD, &k);
-  cdn_hpos_t hf = cdn_hpos(w, cdn_key_hash64(&k));
+  /* the forward key is the packet's: stage 1 hashed it */
+  cdn_hpos_t hf = {st->b1, st->b2, st->tag};
   if (cdn_sess_insert(w, idx << 1 | CDN_DIR_FWD, hf) < 0) {
     drop(w, r, CDN_E_SESSION_LIMIT);
     return -ENOSPC;
@@ -133,14 +144,17 @@ static int link_rec(cdn_worker_t *w, uint32_t idx, cdn_result_t *r)
 }
 
 static uint32_t finish_rec(cdn_ctx_t *ctx, cdn_worker_t *w, uint32_t idx, const cdn_meta_t *m,
-                           uint32_t now, cdn_result_t *r)
+                           const cdn_pstate_t *st, uint32_t now, cdn_result_t *r)
 {
   cdn_sess_t *s = &w->rec[idx];
-  s->endpoint = m->endpoint;
+  w->pol[idx].endpoint = m->endpoint;
+  w->pol[idx].gen = 0;
   s->dir = m->dir;
   s->state = CDN_TCP_SYN;
   s->expires = now + cdn_sess_timeout(&ctx->cfg, s);
-  if (link_rec(w, idx, r) < 0) {
+  s->cdelta[CDN_DIR_FWD] = cdn_addr_delta(s->af, &s->a[0], &s->a[3], &s->a[1], &s->a[2]);
+  s->cdelta[CDN_DIR_REV] = cdn_addr_delta(s->af, &s->a[2], &s->a[1], &s->a[3], &s->a[0]);
+  if (link_rec(w, idx, st, r) < 0) {
     cdn_sess_release_unlinked(w, idx);
     return CDN_INVALID_ID;
   }
@@ -151,7 +165,7 @@ static uint32_t finish_rec(cdn_ctx_t *ctx, cdn_worker_t *w, uint32_t idx, const 
 
 static uint32_t dnat_flow(cdn_ctx_t *ctx, cdn_worker_t *w, const cdn_snap_t *snap,
                           const cdn_xlat_t *x, const cp_pkt_t *p, const cdn_meta_t *m,
-                          uint32_t now, cdn_result_t *r)
+                          const cdn_pstate_t *st, uint32_t now, cdn_result_t *r)
 {
   int ext = x->kind != CDN_VIP_CLUSTER_IP && !m->from_pod;
   int local = ext ? !!(x->flags & CDN_XF_EXT_LOCAL) : !!(x->flags & CDN_XF_INT_LOCAL);
@@ -171,6 +185,8 @@ static uint32_t dnat_flow(cdn_ctx_t *ctx, cdn_worker_t *w, const cdn_snap_t *sna
     if (be)
       w->cnt[CDN_CNT_AFFINITY_HITS]++;
   }
+  if (!be && (st->hint & CDN_HINT_BE))
+    be = st->hbe; /* stage 2's Maglev pick for this packet (no affinity) */
   if (!be) {
     uint32_t h = cp_flow_hash(p, x->hash_fields, ctx->cfg.hash_seed);
     be = &x->be[lb[((uint64_t)h * x->m) >> 32]];
@@ -216,7 +232,7 @@ static uint32_t dnat_flow(cdn_ctx_t *ctx, cdn_worker_t *w, const cdn_snap_t *sna
                         (hairpin ? CDN_R_HAIRPIN : 0));
   if (x->flags & CDN_XF_AFFINITY)
     cdn_aff_store(w, &p->src, x->id, be->id, be->gen, now + x->affinity_ms, now);
-  return finish_rec(ctx, w, idx, m, now, r);
+  return finish_rec(ctx, w, idx, m, st, now, r);
 }
 
 static int nat_outgoing(const cdn_snap_t *s, const cp_pkt_t *p)
@@ -234,8 +250,8 @@ static int nat_outgoing(const cdn_snap_t *s, const cp_pkt_t *p)
 }
 
 static uint32_t snat_flow(cdn_ctx_t *ctx, cdn_worker_t *w, const cdn_snap_t *snap,
-                          const cp_pkt_t *p, const cdn_meta_t *m, uint32_t now,
-                          cdn_result_t *r)
+                          const cp_pkt_t *p, const cdn_meta_t *m, const cdn_pstate_t *st,
+                          uint32_t now, cdn_result_t *r)
 {
   int ai = cdn_af_idx(p->af);
   if (!snap->has_snat[ai]) {
@@ -269,42 +285,52 @@ static uint32_t snat_flow(cdn_ctx_t *ctx, cdn_worker_t *w, const cdn_snap_t *sna
   s->be_id = ai ? CDN_BE_SNAT6 : CDN_BE_SNAT4;
   s->be_gen = snap->snat_gen[ai];
   s->rflags = CDN_R_SNAT;
-  return finish_rec(ctx, w, idx, m, now, r);
+  return finish_rec(ctx, w, idx, m, st, now, r);
 }
 
 static uint32_t new_flow(cdn_ctx_t *ctx, cdn_worker_t *w, const cdn_snap_t *snap,
-                         const cp_pkt_t *p, const cdn_meta_t *m, uint32_t now, cdn_result_t *r)
+                         const cp_pkt_t *p, const cdn_meta_t *m, const cdn_pstate_t *st,
+                         uint32_t now, cdn_result_t *r)
 {
+  if (st->hint & CDN_HINT_XLAT)
+    return dnat_flow(ctx, w, snap, st->hx, p, m, st, now, r);
   if (p->proto == CP_IPPROTO_TCP || p->proto == CP_IPPROTO_UDP || p->proto == CP_IPPROTO_SCTP) {
     const cdn_vkey_t *k = vkey_find(snap, p->af, &p->dst, p->proto, p->dport);
     if (!k && snap->n_node && is_node_addr(snap, p->af, &p->dst))
       k = vkey_find(snap, p->af, &zero_addr, p->proto, p->dport);
     if (k && k->xlat)
-      return dnat_flow(ctx, w, snap, k->xlat, p, m, now, r);
+      return dnat_flow(ctx, w, snap, k->xlat, p, m, st, now, r);
   }
   if (vkey_find(snap, p->af, &p->dst, 0, 0)) {
     drop(w, r, CDN_E_VIP_NO_PORT);
     return CDN_INVALID_ID;
   }
   if (nat_outgoing(snap, p))
-    return snat_flow(ctx, w, snap, p, m, now, r);
+    return snat_flow(ctx, w, snap, p, m, st, now, r);
   return CDN_INVALID_ID;
 }
 
 /* A packet that missed its first bucket is probably a new flow: work out where its return
  * key will live and prefetch those buckets now, so that creating the session does not wait
- * for them (the clash check has to read both). Only a prefetch: no state changes here. */
+ * for them (the clash check has to read both). Nothing changes but the packet's hints
+ * (translation, backend, return-key buckets), which session creation uses instead of
+ * working them out again. */
 static inline void peek_new_flow(const cdn_ctx_t *ctx, const cdn_worker_t *w,
-                                 const cdn_snap_t *snap, const cp_pkt_t *p, const cdn_meta_t *m)
+                                 const cdn_snap_t *snap, const cp_pkt_t *p, const cdn_meta_t *m,
+                                 cdn_pstate_t *st)
 {
   if (p->proto != CP_IPPROTO_TCP && p->proto != CP_IPPROTO_UDP && p->proto != CP_IPPROTO_SCTP)
     return;
   const cdn_vkey_t *k = vkey_find(snap, p->af, &p->dst, p->proto, p->dport);
   if (!k && snap->n_node && is_node_addr(snap, p->af, &p->dst))
     k = vkey_find(snap, p->af, &zero_addr, p->proto, p->dport);
-  if (!k || !k->xlat || (k->xlat->flags & CDN_XF_AFFINITY))
+  if (!k || !k->xlat)
     return;
   const cdn_xlat_t *x = k->xlat;
+  st->hx = x;
+  st->hint = CDN_HINT_XLAT;
+  if (x->flags & CDN_XF_AFFINITY)
+    return; /* the backend may come from the affinity table */
   int ext = x->kind != CDN_VIP_CLUSTER_IP && !m->from_pod;
   int local = ext ? !!(x->flags & CDN_XF_EXT_LOCAL) : !!(x->flags & CDN_XF_INT_LOCAL);
   const uint16_t *lb = x->lb[local];
@@ -312,6 +338,8 @@ static inline void peek_new_flow(const cdn_ctx_t *ctx, const cdn_worker_t *w,
     return;
   uint32_t h = cp_flow_hash(p, x->hash_fields, ctx->cfg.hash_seed);
   const cdn_be_t *be = &x->be[lb[((uint64_t)h * x->m) >> 32]];
+  st->hbe = be;
+  st->hint |= CDN_HINT_BE;
   int nonat = !!(be->flags & CDN_BF_NO_NAT);
   if (!nonat && (cdn_addr_eq(&be->addr, &p->src) || (ext && !local && !(be->flags & CDN_BF_LOCAL))))
     return; /* SNAT: the return key depends on the port still to be allocated */
@@ -320,11 +348,15 @@ static inline void peek_new_flow(const cdn_ctx_t *ctx, const cdn_worker_t *w,
   cdn_hpos_t hp = cdn_hpos(w, cdn_key_hash64(&rk));
   __builtin_prefetch(&w->bk[hp.b1]);
   __builtin_prefetch(&w->bk[hp.b2]);
+  st->rb1 = hp.b1;
+  st->rb2 = hp.b2;
+  st->rtag = hp.tag;
+  st->hint |= CDN_HINT_REV;
 }
 
 /* ---- rewrite of a packet of a known flow ----------------------------------------------- */
 
-static inline void apply(cdn_ctx_t *ctx, cdn_worker_t *w, uint8_t *d, const cp_pkt_t *p,
+static inline __attribute__((always_inline)) void apply(cdn_ctx_t *ctx, cdn_worker_t *w, uint8_t *d, const cp_pkt_t *p,
                          const cdn_pstate_t *st, uint32_t now, cdn_result_t *r)
 {
   uint32_t idx = st->ref >> 1, dir = st->ref & 1;
@@ -351,14 +383,42 @@ static inline void apply(cdn_ctx_t *ctx, cdn_worker_t *w, uint8_t *d, const cp_p
   else if (dir)
     s->sflags |= CDN_SF_SEEN_REV;
   s->expires = now + cdn_sess_timeout(&ctx->cfg, s);
-  if (dir == CDN_DIR_FWD) {
-    cdn_rewrite(d, p, &s->a[3], s->p[3], &s->a[2], s->p[2]);
-    r->flags |= s->rflags & (CDN_R_DNAT | CDN_R_SNAT | CDN_R_NO_NAT | CDN_R_HAIRPIN);
-  } else {
-    cdn_rewrite(d, p, &s->a[1], s->p[1], &s->a[0], s->p[0]);
-    r->flags |= CDN_R_REVERSE;
-  }
+  /* forward: to snat:sport -> backend:bport; return: to vip:vport -> client:cport */
+  uint32_t ns = dir == CDN_DIR_FWD ? 3 : 1, nd = dir == CDN_DIR_FWD ? 2 : 0;
+  if (CDN_LIKELY(s->proto == CP_IPPROTO_TCP || s->proto == CP_IPPROTO_UDP))
+    cdn_rewrite_l4_fast(d, p, &s->a[ns], s->p[ns], &s->a[nd], s->p[nd], s->cdelta[dir]);
+  else
+    cdn_rewrite(d, p, &s->a[ns], s->p[ns], &s->a[nd], s->p[nd]);
+  r->flags |= dir == CDN_DIR_FWD
+                  ? s->rflags & (CDN_R_DNAT | CDN_R_SNAT | CDN_R_NO_NAT | CDN_R_HAIRPIN)
+                  : CDN_R_REVERSE;
   w->cnt[CDN_CNT_REWRITTEN]++;
+}
+
+/* Stage 2 for one packet: match the 16-bit fingerprint in its first bucket (prefetched by
+ * stage 1) and prefetch the candidate record, or, on no match (a new flow, or a key
+ * displaced to its second bucket), prefetch the second bucket and work out the new flow's
+ * hints. Only a candidate: stage 3 verifies it against the full key. */
+static inline __attribute__((always_inline)) void
+stage2(const cdn_ctx_t *ctx, cdn_worker_t *w, const cdn_snap_t *snap, const cdn_meta_t *meta,
+       uint32_t i)
+{
+  cdn_pstate_t *st = &w->ps[i];
+  if (st->kind == K_SKIP)
+    return;
+  const cdn_bucket_t *b = &w->bk[st->b1];
+  uint32_t mm = cdn_bucket_match(b, st->tag);
+  if (!mm) {
+    __builtin_prefetch(&w->bk[st->b2]);
+    if (st->kind == K_NORMAL)
+      peek_new_flow(ctx, w, snap, &w->views[i], meta ? &meta[i] : &default_meta, st);
+    return;
+  }
+  /* a 96-byte record spans exactly two cache lines */
+  st->ref = b->val[__builtin_ctz(mm)];
+  const uint8_t *rp = (const uint8_t *)&w->rec[st->ref >> 1];
+  __builtin_prefetch(rp);
+  __builtin_prefetch(rp + sizeof(cdn_sess_t) - 1);
 }
 
 /* ---- the burst ----------------------------------------------------------------------------- */
@@ -384,6 +444,7 @@ static uint32_t burst(cdn_ctx_t *ctx, cdn_worker_t *w, const cdn_snap_t *snap,
     st->kind = K_SKIP;
     st->ref = CDN_INVALID_ID;
     st->deferred = st->classify = 0;
+    st->hint = 0;
     if (CDN_UNLIKELY(cp_pkt_parse(data[i], len[i], p) != CP_PKT_OK)) {
       w->cnt[CDN_CNT_UNPARSED]++;
       continue;
@@ -423,33 +484,19 @@ static uint32_t burst(cdn_ctx_t *ctx, cdn_worker_t *w, const cdn_snap_t *snap,
     __builtin_prefetch(&w->bk[hp.b1]); /* most keys sit in their first bucket */
   }
 
-  /* 2: fingerprint match; prefetch the candidate record (or the second bucket) */
-  for (uint32_t i = 0; i < n; i++) {
-    cdn_pstate_t *st = &w->ps[i];
-    if (st->kind == K_SKIP)
-      continue;
-    const cdn_bucket_t *b = &w->bk[st->b1];
-    uint32_t mm = cdn_bucket_match(b, st->tag);
-    if (!mm) {
-      /* not in the first bucket: a new flow, or a key displaced to its second bucket */
-      __builtin_prefetch(&w->bk[st->b2]);
-      if (st->kind == K_NORMAL)
-        peek_new_flow(ctx, w, snap, &w->views[i], meta ? &meta[i] : &default_meta);
-      continue;
-    }
-    if (mm) {
-      /* a 104-byte record spans two or three cache lines: fetch them all */
-      st->ref = b->val[__builtin_ctz(mm)]; /* the candidate stage 3 verifies first */
-      const uint8_t *rp = (const uint8_t *)&w->rec[st->ref >> 1];
-      __builtin_prefetch(rp);
-      __builtin_prefetch(rp + 64);
-      __builtin_prefetch(rp + sizeof(cdn_sess_t) - 1);
-    }
-  }
+  /* 2 runs CDN_STAGE2_AHEAD packets ahead of 3, so that the record fetches it starts
+   * overlap stage 3's work on earlier packets instead of waiting for each other. A
+   * candidate found after earlier packets of the burst changed the table is still only a
+   * candidate: stage 3 verifies it, as it must anyway. */
+  uint32_t ahead = n < CDN_STAGE2_AHEAD ? n : CDN_STAGE2_AHEAD;
+  for (uint32_t i = 0; i < ahead; i++)
+    stage2(ctx, w, snap, meta, i);
 
   /* 3: verify, validate, create, rewrite (verdict-pending packets are deferred) */
   uint32_t n_def = 0, n_cls = 0, rewritten = 0;
   for (uint32_t i = 0; i < n; i++) {
+    if (i + ahead < n)
+      stage2(ctx, w, snap, meta, i + ahead);
     cdn_pstate_t *st = &w->ps[i];
     cp_pkt_t *p = &w->views[i];
     cdn_result_t *r = &res[i];
@@ -491,7 +538,7 @@ static uint32_t burst(cdn_ctx_t *ctx, cdn_worker_t *w, const cdn_snap_t *snap,
         continue;
       }
       const cdn_meta_t *m = meta ? &meta[i] : &default_meta;
-      uint32_t idx = new_flow(ctx, w, snap, p, m, now, r);
+      uint32_t idx = new_flow(ctx, w, snap, p, m, st, now, r);
       if (idx == CDN_INVALID_ID) {
         if (r->next == CDN_NEXT_FORWARD)
           w->cnt[CDN_CNT_PASSED]++;
@@ -506,8 +553,9 @@ static uint32_t burst(cdn_ctx_t *ctx, cdn_worker_t *w, const cdn_snap_t *snap,
       w->deferred[n_def++] = (uint16_t)i;
       continue;
     }
-    if (snap->has_hook && (s->policy_gen != pgen || !(s->sflags & CDN_SF_CLASSIFIED))) {
-      s->policy_gen = pgen;
+    if (snap->has_hook &&
+        (w->pol[ref >> 1].gen != pgen || !(s->sflags & CDN_SF_CLASSIFIED))) {
+      w->pol[ref >> 1].gen = pgen;
       s->sflags |= CDN_SF_PENDING | CDN_SF_CLASSIFIED;
       st->deferred = st->classify = 1;
       w->deferred[n_def++] = (uint16_t)i;
@@ -525,7 +573,7 @@ static uint32_t burst(cdn_ctx_t *ctx, cdn_worker_t *w, const cdn_snap_t *snap,
       if (s->proto == CP_IPPROTO_ICMP || s->proto == CP_IPPROTO_ICMPV6)
         cv->icmp_type = s->af == 4 ? 8 : 128;
       w->cls_ptr[n_cls] = cv;
-      w->cls_ep[n_cls] = s->endpoint;
+      w->cls_ep[n_cls] = w->pol[ref >> 1].endpoint;
       w->cls_dir[n_cls] = s->dir;
       w->cls_sess[n_cls] = ref >> 1;
       n_cls++;

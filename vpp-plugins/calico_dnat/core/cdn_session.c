@@ -45,6 +45,7 @@ int cdn_worker_init(cdn_ctx_t *ctx, uint32_t idx)
   ctx->w[idx] = w;
   w->cap = c->max_sessions;
   w->rec = aligned_calloc(w->cap, sizeof(cdn_sess_t));
+  w->pol = aligned_calloc(w->cap, sizeof(cdn_pol_t));
   uint64_t nb = ((uint64_t)2 * w->cap * 100u + CDN_BUCKET_WAYS * CDN_TABLE_LOAD_PCT - 1) /
                 (CDN_BUCKET_WAYS * CDN_TABLE_LOAD_PCT);
   w->nb = nb < 2 ? 2 : (uint32_t)nb;
@@ -53,7 +54,7 @@ int cdn_worker_init(cdn_ctx_t *ctx, uint32_t idx)
   while (w->aff_sets * CDN_AFF_WAYS < c->affinity_entries)
     w->aff_sets <<= 1;
   w->aff = aligned_calloc((size_t)w->aff_sets * CDN_AFF_WAYS, sizeof(cdn_aff_t));
-  if (!w->rec || !w->bk || !w->aff)
+  if (!w->rec || !w->pol || !w->bk || !w->aff)
     return -ENOMEM;
   /* free list threaded through be_id, lowest index first */
   for (uint32_t i = 0; i < w->cap; i++)
@@ -78,6 +79,7 @@ void cdn_worker_free(cdn_worker_t *w)
   if (!w)
     return;
   free(w->rec);
+  free(w->pol);
   free(w->bk);
   free(w->aff);
   for (int a = 0; a < 2; a++)
@@ -95,12 +97,11 @@ static cdn_hpos_t ref_hpos(const cdn_worker_t *w, uint32_t ref)
   return cdn_hpos(w, cdn_key_hash64(&k));
 }
 
+/* The lowest empty slot (tag 0), or -1. */
 static int bucket_free_slot(const cdn_bucket_t *b)
 {
-  for (int j = 0; j < CDN_BUCKET_WAYS; j++)
-    if (!b->tag[j])
-      return j;
-  return -1;
+  uint32_t m = cdn_bucket_match(b, 0);
+  return m ? __builtin_ctz(m) : -1;
 }
 
 static uint64_t rnd(cdn_worker_t *w)
@@ -185,6 +186,10 @@ uint32_t cdn_sess_alloc(cdn_worker_t *w)
     return i;
   cdn_sess_t *s = &w->rec[i];
   w->free_head = s->be_id;
+  /* the free list is threaded through the records: start fetching the next allocation's
+   * record now, so a list scrambled by expiry does not cost one dependent miss per flow */
+  if (w->free_head != CDN_INVALID_ID)
+    __builtin_prefetch(&w->rec[w->free_head], 1);
   memset(s, 0, sizeof(*s));
   s->sflags = CDN_SF_USED;
   w->n_used++;
@@ -301,7 +306,7 @@ int cdn_session_get(cdn_ctx_t *ctx, uint32_t worker, uint32_t idx, cdn_session_i
   out->snat_port = s->p[3];
   out->backend_id = s->be_id < CDN_BE_FIRST ? CDN_INVALID_ID : s->be_id;
   out->expires_ms = s->expires;
-  out->policy_generation = s->policy_gen;
+  out->policy_generation = w->pol[idx].gen;
   out->af = s->af;
   out->proto = s->proto;
   out->tcp_state = s->state;
@@ -313,7 +318,7 @@ int cdn_session_get(cdn_ctx_t *ctx, uint32_t worker, uint32_t idx, cdn_session_i
 double cdn_session_bytes_per_flow(cdn_ctx_t *ctx)
 {
   const cdn_worker_t *w = ctx->w[0];
-  return (double)sizeof(cdn_sess_t) + (double)w->nb * sizeof(cdn_bucket_t) / (double)w->cap;
+  return (double)sizeof(cdn_sess_t) + (double)sizeof(cdn_pol_t) + (double)w->nb * sizeof(cdn_bucket_t) / (double)w->cap;
 }
 
 uint32_t cdn_snat_ports_in_use(cdn_ctx_t *ctx, uint32_t worker)

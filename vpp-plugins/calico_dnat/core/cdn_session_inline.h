@@ -12,6 +12,10 @@
 #include "cdn_internal.h"
 #include "cp/flowhash.h"
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 enum { CDN_DIR_FWD = 0, CDN_DIR_REV = 1 };
 
 typedef struct {
@@ -68,13 +72,23 @@ static inline int cdn_rec_match(const cdn_sess_t *s, uint32_t dir, const cdn_key
          s->af == k->af && cdn_addr_eq(&s->a[o], &k->src) && cdn_addr_eq(&s->a[o + 1], &k->dst);
 }
 
-/* Candidate slots of one bucket whose tag matches: returns a bit mask. */
+/* Candidate slots of one bucket whose tag matches: returns a bit mask. With SSE2 (every
+ * x86-64) the ten tags are compared in two vector compares; bits of the second load beyond
+ * the tenth tag (the first value's bytes, then zeroes) are masked off. */
 static inline uint32_t cdn_bucket_match(const cdn_bucket_t *b, uint16_t tag)
 {
+#if defined(__SSE2__)
+  _Static_assert(CDN_BUCKET_WAYS == 10, "the vector match covers ten tags");
+  __m128i t = _mm_set1_epi16((short)tag);
+  __m128i lo = _mm_cmpeq_epi16(_mm_load_si128((const __m128i *)(const void *)b->tag), t);
+  __m128i hi = _mm_cmpeq_epi16(_mm_loadl_epi64((const __m128i *)(const void *)&b->tag[8]), t);
+  return (uint32_t)_mm_movemask_epi8(_mm_packs_epi16(lo, hi)) & ((1u << CDN_BUCKET_WAYS) - 1);
+#else
   uint32_t m = 0;
   for (uint32_t j = 0; j < CDN_BUCKET_WAYS; j++)
     m |= (uint32_t)(b->tag[j] == tag) << j;
   return m;
+#endif
 }
 
 /* Full lookup; returns the reference (idx << 1 | dir) or CDN_INVALID_ID. */

@@ -22,6 +22,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   int rv = cp_pkt_parse(buf, (uint32_t)size, &p);
   if (rv != p.status)
     abort();
+  /* the IPv4 TCP/UDP shortcut must produce exactly the general parser's view */
+  cp_pkt_t g;
+  if (cp_pkt_parse_general(buf, (uint32_t)size, &g) != rv || memcmp(&g, &p, sizeof(p)))
+    abort();
   if (rv == CP_PKT_OK) {
     if (p.af != 4 && p.af != 6)
       abort();

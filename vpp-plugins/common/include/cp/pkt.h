@@ -83,6 +83,9 @@ typedef struct {
 
 /* Parse one packet starting at its IP header. Returns p->status. */
 int cp_pkt_parse(const uint8_t *data, uint32_t len, cp_pkt_t *p);
+/* The same parser without its IPv4 TCP/UDP shortcut: the view must be identical (tests
+ * and the fuzzer compare the two). */
+int cp_pkt_parse_general(const uint8_t *data, uint32_t len, cp_pkt_t *p);
 
 /* Parse a burst; returns the number of packets whose status is CP_PKT_OK. */
 uint32_t cp_pkt_parse_burst(const uint8_t *const *data, const uint32_t *len, uint32_t n,

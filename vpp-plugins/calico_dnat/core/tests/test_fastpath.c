@@ -1,0 +1,174 @@
+/* Fast-path pieces against their plain definitions.
+ * The established fast rewrite (precomputed address checksum delta, cdn_rewrite_l4_fast)
+ * writes exactly the bytes of the general rewrite (cdn_rewrite) for TCP and UDP, IPv4 and
+ * IPv6, whatever the checksum fields hold (also wrong ones, 0, 0xffff, a zero UDP
+ * checksum) and whichever addresses and ports change. */
+#include <stdlib.h>
+
+#include "cdn_rewrite_inline.h"
+#include "cdn_session_inline.h"
+#include "cp_test.h"
+#include "pktgen.h"
+
+static uint64_t rng = 0x243f6a8885a308d3ULL;
+
+static uint32_t rnd32(void)
+{
+  rng ^= rng << 13;
+  rng ^= rng >> 7;
+  rng ^= rng << 17;
+  return (uint32_t)(rng >> 11);
+}
+
+static cp_addr_t rnd_addr(uint8_t af, const cp_addr_t *like)
+{
+  /* a third of the time: the same address (that side is not rewritten) */
+  if (rnd32() % 3 == 0)
+    return *like;
+  uint32_t special[] = {0, 0xffffffffu, 0x0000ffffu, 0xffff0000u};
+  uint32_t x = rnd32() % 4 == 0 ? special[rnd32() % 4] : rnd32();
+  return af == 4 ? v4(x) : v6((uint16_t)rnd32(), x);
+}
+
+static uint16_t rnd_port(uint16_t like)
+{
+  uint16_t special[] = {0, 0xffff, 1, 0xff00};
+  uint32_t c = rnd32() % 4;
+  return c == 0 ? like : c == 1 ? special[rnd32() % 4] : (uint16_t)rnd32();
+}
+
+static void test_fast_rewrite_writes_exactly_the_general_rewrites_bytes(void)
+{
+  uint32_t mismatches = 0, cases = 0;
+  for (uint32_t it = 0; it < 200000; it++) {
+    uint8_t af = it & 1 ? 6 : 4;
+    uint8_t proto = it & 2 ? CP_IPPROTO_UDP : CP_IPPROTO_TCP;
+    cp_addr_t src = af == 4 ? v4(rnd32()) : v6((uint16_t)rnd32(), rnd32());
+    cp_addr_t dst = af == 4 ? v4(rnd32()) : v6((uint16_t)rnd32(), rnd32());
+    uint8_t a[128], b[128];
+    uint32_t len = mkpkt(a, af, proto, src, dst, (uint16_t)rnd32(), (uint16_t)rnd32(), 0x10);
+    uint8_t *l4 = a + (af == 4 ? 20 : 40);
+    uint8_t *lc = l4 + (proto == CP_IPPROTO_TCP ? 16 : 6);
+    switch (rnd32() % 5) { /* checksum fields: right, random, 0, 0xffff */
+    case 1:
+      lc[0] = (uint8_t)rnd32();
+      lc[1] = (uint8_t)rnd32();
+      break;
+    case 2:
+      lc[0] = lc[1] = 0;
+      break;
+    case 3:
+      lc[0] = lc[1] = 0xff;
+      break;
+    default:
+      break;
+    }
+    if (af == 4 && rnd32() % 4 == 0) {
+      a[10] = (uint8_t)rnd32();
+      a[11] = rnd32() % 2 ? 0xff : (uint8_t)rnd32();
+    }
+    cp_pkt_t p;
+    CHECK_EQ(cp_pkt_parse(a, len, &p), CP_PKT_OK);
+    cp_addr_t ns = rnd_addr(af, &src), nd = rnd_addr(af, &dst);
+    uint16_t nsp = rnd_port(p.sport), ndp = rnd_port(p.dport);
+    memcpy(b, a, len);
+    cdn_rewrite(a, &p, &ns, nsp, &nd, ndp);
+    uint16_t delta = cdn_addr_delta(af, &src, &ns, &dst, &nd);
+    cdn_rewrite_l4_fast(b, &p, &ns, nsp, &nd, ndp, delta);
+    cases++;
+    if (memcmp(a, b, len)) {
+      if (mismatches++ < 5)
+        fprintf(stderr, "mismatch: af %u proto %u iteration %u\n", af, proto, it);
+    }
+  }
+  CHECK_EQ(mismatches, 0);
+  CHECK_EQ(cases, 200000);
+}
+
+static void test_fast_rewrite_of_a_valid_packet_leaves_valid_checksums(void)
+{
+  for (uint32_t it = 0; it < 2000; it++) {
+    uint8_t af = it & 1 ? 6 : 4;
+    uint8_t proto = it & 2 ? CP_IPPROTO_UDP : CP_IPPROTO_TCP;
+    cp_addr_t src = af == 4 ? v4(rnd32()) : v6(7, rnd32());
+    cp_addr_t dst = af == 4 ? v4(rnd32()) : v6(9, rnd32());
+    uint8_t a[128];
+    uint32_t len = mkpkt(a, af, proto, src, dst, (uint16_t)rnd32(), (uint16_t)rnd32(), 0x10);
+    cp_pkt_t p;
+    CHECK_EQ(cp_pkt_parse(a, len, &p), CP_PKT_OK);
+    cp_addr_t ns = af == 4 ? v4(rnd32()) : v6(3, rnd32());
+    cp_addr_t nd = af == 4 ? v4(rnd32()) : v6(4, rnd32());
+    uint16_t nsp = (uint16_t)rnd32(), ndp = (uint16_t)rnd32();
+    cdn_rewrite_l4_fast(a, &p, &ns, nsp, &nd, ndp, cdn_addr_delta(af, &src, &ns, &dst, &nd));
+    uint32_t l3 = af == 4 ? 20 : 40;
+    if (af == 4)
+      CHECK_EQ(cp_csum(a, 20), 0);
+    uint8_t *l4 = a + l3;
+    uint32_t l4len = len - l3;
+    uint64_t acc = af == 4 ? cp_csum_pseudo4(ns.b, nd.b, proto, l4len)
+                           : cp_csum_pseudo6(ns.b, nd.b, proto, l4len);
+    acc = cp_csum_add_bytes(acc, l4, l4len);
+    CHECK_EQ(cp_csum_fold(acc), 0xffff);
+    CHECK_EQ(l4[0] << 8 | l4[1], nsp);
+    CHECK_EQ(l4[2] << 8 | l4[3], ndp);
+    CHECK(!memcmp(a + (af == 4 ? 16 : 24), nd.b, af == 4 ? 4 : 16));
+  }
+}
+
+/* The (vector) bucket match returns exactly the slots whose tag equals the key's,
+ * whatever the values stored next to the tags hold. */
+static void test_bucket_match_finds_exactly_the_equal_tags(void)
+{
+  cdn_bucket_t b;
+  uint32_t wrong = 0;
+  for (uint32_t it = 0; it < 100000; it++) {
+    uint16_t tag = (uint16_t)(rnd32() % 8 + 1); /* few distinct tags: many matches */
+    for (uint32_t j = 0; j < CDN_BUCKET_WAYS; j++) {
+      b.tag[j] = (uint16_t)(rnd32() % 9);
+      b.val[j] = rnd32() % 2 ? (uint32_t)tag * 0x10001u : rnd32();
+    }
+    b.pad = rnd32();
+    uint32_t want = 0;
+    for (uint32_t j = 0; j < CDN_BUCKET_WAYS; j++)
+      want |= (uint32_t)(b.tag[j] == tag) << j;
+    wrong += cdn_bucket_match(&b, tag) != want;
+  }
+  CHECK_EQ(wrong, 0);
+}
+
+/* The parser's IPv4 TCP/UDP shortcut gives exactly the general parser's view, also for
+ * the near misses it must leave to it (options, fragments, short or long lengths, bad
+ * data offsets, other protocols). */
+static void test_parser_shortcut_gives_the_general_parsers_view(void)
+{
+  uint32_t differ = 0, ok = 0;
+  for (uint32_t it = 0; it < 200000; it++) {
+    uint8_t a[128];
+    uint8_t proto = it & 1 ? CP_IPPROTO_UDP : CP_IPPROTO_TCP;
+    uint32_t len = mkpkt(a, 4, proto, v4(rnd32()), v4(rnd32()), (uint16_t)rnd32(),
+                         (uint16_t)rnd32(), (uint8_t)rnd32());
+    uint32_t flips = rnd32() % 3;
+    for (uint32_t f = 0; f < flips; f++) { /* disturb a header byte */
+      static const uint8_t at[] = {0, 2, 3, 6, 7, 9, 32, 33};
+      uint32_t o = at[rnd32() % sizeof(at)];
+      a[o] = rnd32() % 2 ? (uint8_t)rnd32() : (uint8_t)(a[o] ^ (1u << (rnd32() % 8)));
+    }
+    uint32_t blen = rnd32() % 4 == 0 ? rnd32() % (len + 8) : len;
+    cp_pkt_t p, g;
+    int r1 = cp_pkt_parse(a, blen, &p);
+    int r2 = cp_pkt_parse_general(a, blen, &g);
+    differ += r1 != r2 || memcmp(&p, &g, sizeof(p)) != 0;
+    ok += r1 == CP_PKT_OK;
+  }
+  CHECK_EQ(differ, 0);
+  CHECK(ok > 50000); /* the shortcut's common case was exercised */
+}
+
+int main(void)
+{
+  RUN(test_parser_shortcut_gives_the_general_parsers_view);
+  RUN(test_bucket_match_finds_exactly_the_equal_tags);
+  RUN(test_fast_rewrite_writes_exactly_the_general_rewrites_bytes);
+  RUN(test_fast_rewrite_of_a_valid_packet_leaves_valid_checksums);
+  return cp_test_failures != 0;
+}

@@ -69,6 +69,7 @@ static void cpol_vpp_api_dispatch(void *mp, u32 client_index)
   _(ipset_delete)                                                                           \
   _(ipset_member_add_del)                                                                   \
   _(ipset_dump)                                                                             \
+  _(ipset_member_dump)                                                                      \
   _(rule_update)                                                                            \
   _(rule_delete)                                                                            \
   _(rule_dump)                                                                              \

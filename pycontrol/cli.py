@@ -16,6 +16,7 @@ from pycontrol.manager import cli as manager_cli
 BENCHES: dict[str, str] = {
     "common": "pycontrol.bench.common",
     "api": "pycontrol.bench.api",
+    "vpp": "pycontrol.bench.vpp",
     "policy": "pycontrol.bench.policy",
     "dnat": "pycontrol.bench.dnat",
 }

@@ -9,7 +9,12 @@ import pytest
 
 
 def _have_vpp() -> bool:
-    binary = os.environ.get("VPP_BINARY") or shutil.which("vpp")
+    prefix = os.environ.get("VPP_PREFIX")
+    binary = (
+        os.environ.get("VPP_BINARY")
+        or (os.path.join(prefix, "bin", "vpp") if prefix else None)
+        or shutil.which("vpp")
+    )
     return bool(binary and os.path.exists(binary))
 
 

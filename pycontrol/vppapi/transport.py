@@ -175,10 +175,15 @@ class VppSocketTransport:
 
         self._vpp = VPPApiClient(apifiles=list(json_files), server_address=socket_path)
         self._vpp.connect("pycontrol-vppapi")
-        self._ping_id = self._vpp.get_msg_index("control_ping_51077d14")
+        self._ping_id = self._index("control_ping_51077d14")
+
+    def _index(self, name_crc: str) -> int:
+        # VPP's message table as the socket handshake returned it (newer vpp_papi has no
+        # VPPApiClient.get_msg_index)
+        return int(self._vpp.transport.message_table.get(name_crc, 0xFFFF))
 
     def msg_id(self, name_crc: str) -> int:
-        i = int(self._vpp.get_msg_index(name_crc))
+        i = self._index(name_crc)
         if i == 0xFFFF or i < 0:
             raise TransportError(f"VPP does not know {name_crc}")
         return i

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define BINTH 8
+#define BINTH 8        /* rules per leaf the builder aims for */
 #define MAX_DEPTH 48   /* safety bound on recursion */
 #define GROUP 16       /* packets walked through the tree in lockstep */
 
@@ -361,6 +361,26 @@ static int build_tree(const cp_mfc_builder_t *b, uint32_t flags, uint32_t *rules
   }
   cp_mfc_node_t *nn = realloc(B.nodes, B.n_nodes * sizeof(*nn));
   out->nodes = nn ? nn : B.nodes;
+  out->wnodes = malloc(B.n_nodes * sizeof(cp_mfc_node_t));
+  out->leafof = malloc(B.n_nodes * sizeof(uint32_t));
+  if (!out->wnodes || !out->leafof) {
+    free(out->nodes);
+    free(B.leaves);
+    free(out->wnodes);
+    free(out->leafof);
+    return -1;
+  }
+  for (uint32_t i = 0; i < B.n_nodes; i++) {
+    cp_mfc_node_t nd = out->nodes[i];
+    out->leafof[i] = 0;
+    if (nd.info >> 28 == CP_MFC_LEAF_DIM) {
+      out->leafof[i] = nd.info & CP_MFC_IDX_MASK;
+      nd.thr = 0;
+      nd.info = (i - 1) & CP_MFC_IDX_MASK; /* dim 0; unused for a root leaf (depth 0) */
+    }
+    out->wnodes[i] = nd;
+  }
+  out->depth = B.max_depth;
   uint32_t *nl = realloc(B.leaves, (size_t)(B.leaf_words ? B.leaf_words : 1) * sizeof(*nl));
   out->leaves = nl ? nl : B.leaves;
   out->n_nodes = B.n_nodes;
@@ -374,7 +394,7 @@ static int build_tree(const cp_mfc_builder_t *b, uint32_t flags, uint32_t *rules
     t->max_depth = B.max_depth;
   if (B.max_leaf > t->max_leaf)
     t->max_leaf = B.max_leaf;
-  t->memory_bytes += (uint64_t)B.n_nodes * sizeof(cp_mfc_node_t) +
+  t->memory_bytes += (uint64_t)B.n_nodes * (2 * sizeof(cp_mfc_node_t) + sizeof(uint32_t)) +
                      (uint64_t)B.leaf_words * sizeof(uint32_t);
   return 0;
 }
@@ -475,38 +495,30 @@ void cp_mfc_free(cp_mfc_t *t)
   for (uint32_t k = 0; k < t->n_trees; k++) {
     free(t->tree[k].nodes);
     free(t->tree[k].leaves);
+    free(t->tree[k].wnodes);
+    free(t->tree[k].leafof);
   }
   free(t);
 }
 
 /* ---- lookup ------------------------------------------------------------------------ */
 
-/* Walk g keys through one tree in lockstep; leaf[j] gets each key's leaf. */
+/* Walk g keys through one tree: `depth` rounds of one branch-free step per key (leaves
+ * loop to themselves), so the loads of different keys overlap and nothing mispredicts. */
 static inline void walk_group(const cp_mfc_tree_t *tr, const uint32_t *keys, uint32_t D,
                               uint32_t g, const uint32_t **leaf)
 {
-  const cp_mfc_node_t *nodes = tr->nodes;
+  const cp_mfc_node_t *wn = tr->wnodes;
   uint32_t idx[GROUP];
-  uint32_t active = g == 32 ? UINT32_MAX : (1u << g) - 1;
-  for (uint32_t j = 0; j < g; j++)
+  for (uint32_t j = 0; j < GROUP; j++)
     idx[j] = 0;
-  while (active) {
+  for (uint32_t s = 0; s < tr->depth; s++)
     for (uint32_t j = 0; j < g; j++) {
-      if (!(active >> j & 1))
-        continue;
-      uint32_t info = nodes[idx[j]].info;
-      uint32_t d = info >> 28;
-      if (d == CP_MFC_LEAF_DIM) {
-        leaf[j] = tr->leaves + (info & CP_MFC_IDX_MASK);
-        __builtin_prefetch(leaf[j]);
-        active &= ~(1u << j);
-        continue;
-      }
-      uint32_t nx = (info & CP_MFC_IDX_MASK) + (keys[(size_t)j * D + d] >= nodes[idx[j]].thr);
-      idx[j] = nx;
-      __builtin_prefetch(&nodes[nx]);
+      cp_mfc_node_t nd = wn[idx[j]];
+      idx[j] = (nd.info & CP_MFC_IDX_MASK) + (keys[(size_t)j * D + (nd.info >> 28)] >= nd.thr);
     }
-  }
+  for (uint32_t j = 0; j < g; j++)
+    leaf[j] = tr->leaves + tr->leafof[idx[j]];
 }
 
 /* Leaf scan, four entries at a time with vector compares (GCC/clang vector extensions:
@@ -531,9 +543,10 @@ static inline uint32_t leaf_first_prio(const uint32_t *leaf, const uint32_t *key
       v4u k = {key[d], key[d], key[d], key[d]};
       miss |= (v4u)((k - load4(col + 2 * d * P + base)) > load4(col + (2 * d + 1) * P + base));
     }
-    for (uint32_t l = 0; l < 4; l++)
-      if (!miss[l] && base + l < cnt)
-        return prio[base + l];
+    uint32_t hit = (~miss[0] & 1u) | (~miss[1] & 2u) | (~miss[2] & 4u) | (~miss[3] & 8u);
+    hit &= cnt - base >= 4 ? 0xfu : (1u << (cnt - base)) - 1;
+    if (hit)
+      return prio[base + (uint32_t)__builtin_ctz(hit)];
   }
   return UINT32_MAX;
 }

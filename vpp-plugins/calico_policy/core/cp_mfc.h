@@ -46,6 +46,13 @@ typedef struct {
   uint32_t n_nodes, leaf_words;
   uint32_t min_prio; /* no entry of this tree has a lower priority */
   uint32_t n_rules;
+  uint32_t depth;          /* deepest leaf */
+  uint32_t pad;
+  /* For burst walks: the same nodes, but a leaf loops to itself (dim 0, thr 0, child =
+   * itself - 1), so every packet takes exactly `depth` branch-free steps; leafof[i] is
+   * leaf i's offset in `leaves`. */
+  cp_mfc_node_t *wnodes;
+  uint32_t *leafof;
 } cp_mfc_tree_t;
 
 /* Rules are partitioned by which of the two address dimensions are "large" (wider than

@@ -921,9 +921,15 @@ uint32_t cp_policy_classify_burst(cp_policy_t *p, uint32_t worker,
   const cpp_tab_t *t = cp_epoch_deref(&p->tab);
   cp_policy_counter_t *ctr = t->counters[worker];
   cp_policy_match_t scratch;
+  const int have_members = t->members.n != 0;
   for (uint32_t i = 0; i < n; i++) {
-    if (i + 2 < n)
-      __builtin_prefetch(pkts[i + 2]);
+    if (i + 8 < n)
+      __builtin_prefetch(pkts[i + 8]);
+    if (have_members && i + 4 < n && pkts[i + 4]->status == CP_PKT_OK) {
+      /* a large ipset is a cache miss per lookup: start it a few packets ahead */
+      cp_mset_prefetch_addr(&t->members, &pkts[i + 4]->src, pkts[i + 4]->af);
+      cp_mset_prefetch_addr(&t->members, &pkts[i + 4]->dst, pkts[i + 4]->af);
+    }
     verdict[i] = eval_one(t, ctr, pkts[i], endpoint[i], point[i], match ? &match[i] : &scratch);
   }
   uint32_t gen = t->generation;

@@ -68,12 +68,16 @@ int cp_mset_add(cp_mset_t *s, const cp_mkey_t *k);
 /* 1 removed, 0 absent. */
 int cp_mset_del(cp_mset_t *s, const cp_mkey_t *k);
 
+/* The set is not hashed: every set's entry for one address lands in the same probe
+ * chain, so the fast path can prefetch a packet's slots before it knows which sets a rule
+ * will ask about. */
 static inline uint32_t cp_mkey_hash(const cp_mkey_t *k)
 {
   static const cp_addr_t zero = {{0}};
   return cp_flow_hash_tuple(&k->addr, &zero, k->port, (uint16_t)(k->af << 8 | k->len),
-                            k->proto, CP_FH_5TUPLE, (uint64_t)k->set);
+                            k->proto, CP_FH_5TUPLE, 0x5eed);
 }
+
 
 static inline int cp_mkey_eq(const cp_mkey_t *a, const cp_mkey_t *b)
 {
@@ -84,6 +88,19 @@ static inline int cp_mkey_eq(const cp_mkey_t *a, const cp_mkey_t *b)
 static inline const cp_mkey_t *cp_mset_slot(const cp_mset_t *s, const cp_mkey_t *k)
 {
   return &s->slots[cp_mkey_hash(k) & (s->cap - 1)];
+}
+
+/* Prefetch the slot where an exact address member (IP sets) would be. */
+static inline void cp_mset_prefetch_addr(const cp_mset_t *s, const cp_addr_t *a, uint8_t af)
+{
+  cp_mkey_t k;
+  k.addr = *a;
+  k.set = 0;
+  k.port = 0;
+  k.af = af;
+  k.len = af == 4 ? 32 : 128;
+  k.proto = 0;
+  __builtin_prefetch(cp_mset_slot(s, &k));
 }
 
 static inline int cp_mset_has(const cp_mset_t *s, const cp_mkey_t *k)

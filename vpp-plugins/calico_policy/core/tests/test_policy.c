@@ -1,6 +1,7 @@
 /* calico_policy core: the policy hook, bad input, and concurrent readers across rebuilds
  * (under ASan a reader touching a freed table shows as use-after-free). */
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <string.h>
 
@@ -106,6 +107,7 @@ typedef struct {
   uint32_t worker;
   _Atomic int *stop;
   uint64_t bad;
+  _Atomic uint64_t bursts;
 } reader_t;
 
 static void *reader(void *arg)
@@ -124,6 +126,7 @@ static void *reader(void *arg)
     cp_policy_classify_burst(r->p, r->worker, pk, eps, pts, 64, v, NULL);
     for (int i = 0; i < 64; i++)
       r->bad += v[i] != CP_VERDICT_ALLOW && v[i] != CP_VERDICT_DENY;
+    atomic_fetch_add(&r->bursts, 1);
   }
   return NULL;
 }
@@ -135,14 +138,20 @@ static void test_readers_never_see_a_half_built_or_freed_table(void)
   configure(p, 80, CP_POLICY_ACTION_ALLOW);
   CHECK_EQ(cp_policy_build(p), 0);
   _Atomic int stop = 0;
-  reader_t rd[2] = {{p, 0, &stop, 0}, {p, 1, &stop, 0}};
+  reader_t rd[2] = {{p, 0, &stop, 0, 0}, {p, 1, &stop, 0, 0}};
   pthread_t th[2];
   for (int i = 0; i < 2; i++)
     pthread_create(&th[i], NULL, reader, &rd[i]);
+  /* the rebuilds must overlap with readers at work: wait until both have started */
+  while (atomic_load(&rd[0].bursts) == 0 || atomic_load(&rd[1].bursts) == 0)
+    sched_yield();
   for (int k = 0; k < 200; k++) {
     configure(p, 80, k % 2 ? CP_POLICY_ACTION_ALLOW : CP_POLICY_ACTION_DENY);
     CHECK_EQ(cp_policy_build(p), 0);
   }
+  uint64_t seen = atomic_load(&rd[0].bursts);
+  while (atomic_load(&rd[0].bursts) == seen) /* at least one burst on the last table */
+    sched_yield();
   atomic_store(&stop, 1);
   for (int i = 0; i < 2; i++)
     pthread_join(th[i], NULL);

@@ -1,0 +1,1 @@
+"""Running VPP with this project's plugins: the process, packet-generator traffic."""

@@ -59,11 +59,11 @@ def _vpp_include() -> Path | None:
 
 
 def _vppapigen() -> str | None:
-    return shutil.which("vppapigen") or (
-        str(Path(os.environ.get("VPP_PREFIX", "/usr")) / "share/vpp/vppapigen")
-        if (Path(os.environ.get("VPP_PREFIX", "/usr")) / "share/vpp/vppapigen").exists()
-        else None
-    )
+    prefix = Path(os.environ.get("VPP_PREFIX", "/usr"))
+    for cand in (prefix / "bin" / "vppapigen", prefix / "share" / "vpp" / "vppapigen"):
+        if cand.exists():
+            return str(cand)
+    return shutil.which("vppapigen")
 
 
 @pytest.mark.needs_vpp
@@ -111,7 +111,9 @@ def test_json_and_types_equal_vppapigen_output(name: str, tmp_path: Path):
     m = load(src, include_dirs=[str(inc)])
     prog = tmp_path / "sizes.c"
     lines = [
+        "#include <stdbool.h>",
         "#include <vppinfra/types.h>",
+        "#include <vppinfra/error_bootstrap.h>",
         f'#include "{hdr}"',
         "#include <stdio.h>",
         "int main(void){",

@@ -25,6 +25,9 @@ def _pci(pci_id: str) -> dict[str, int]:
     return {"domain": int(dom, 16), "bus": int(bus, 16), "slot": int(slot, 16), "function": int(fn)}
 
 
+_NO_LABEL: dict[str, int] = {"is_uniform": 0, "label": 0, "ttl": 0, "exp": 0}
+
+
 class VppDataplane:
     """A connected VPP. Build it with :func:`connect`."""
 
@@ -143,9 +146,13 @@ class VppDataplane:
             "type": 0,
             "flags": 0,
             "proto": FIB_API_PATH_NH_PROTO_IP4 if v4 else FIB_API_PATH_NH_PROTO_IP6,
+            # vpp_papi packs fixed-size arrays only when given whole
+            "n_labels": 0,
+            "label_stack": [_NO_LABEL] * 16,
         }
         if route.gateway is not None:
-            path["nh"] = {"address": route.gateway}
+            # fib_path_nh.address is an address_union: name the member
+            path["nh"] = {"address": {"ip4" if v4 else "ip6": route.gateway}}
         self._call(
             "ip_route_add_del",
             is_add=True,

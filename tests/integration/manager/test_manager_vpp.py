@@ -34,8 +34,14 @@ plugins {
 
 
 def _vpp() -> tuple[str, str]:
-    binary = os.environ.get("VPP_BINARY") or shutil.which("vpp") or "vpp"
-    prefix = os.environ.get("VPP_PREFIX") or str(Path(binary).resolve().parent.parent)
+    prefix_env = os.environ.get("VPP_PREFIX")
+    binary = (
+        os.environ.get("VPP_BINARY")
+        or (str(Path(prefix_env) / "bin" / "vpp") if prefix_env else None)
+        or shutil.which("vpp")
+        or "vpp"
+    )
+    prefix = prefix_env or str(Path(binary).resolve().parent.parent)
     return binary, str(Path(prefix) / "share" / "vpp" / "api")
 
 
@@ -50,7 +56,9 @@ def _ping(ns: str, dst: str) -> subprocess.CompletedProcess[str]:
 
 def test_real_vpp_takes_the_uplink_carries_traffic_and_gives_it_back(host: Host) -> None:
     binary, api_dir = _vpp()
-    template = REAL_TEMPLATE.replace("SOCKDIR", str(host.tmp / "run"))
+    sockdir = host.tmp / "run"
+    sockdir.mkdir(mode=0o700, exist_ok=True)  # VPP does not create its sockets' directory
+    template = REAL_TEMPLATE.replace("SOCKDIR", str(sockdir))
     args = host.manager_args("--vpp-api-dir", api_dir, "--api-timeout", "60")
     args[args.index("--vpp-binary") + 1] = binary
     env = host.env(CALICOVPP_CONFIG_TEMPLATE=template)
@@ -62,6 +70,14 @@ def test_real_vpp_takes_the_uplink_carries_traffic_and_gives_it_back(host: Host)
         stderr=subprocess.STDOUT,
         text=True,
     )
+    if not Path("/dev/vhost-net").exists():
+        # VPP's tap needs vhost-net: without it the takeover fails at the tap, after the
+        # uplink, its addresses and routes went into the real VPP; the host must come back
+        out, _ = p.communicate(timeout=90)
+        assert p.returncode == 1, out
+        assert "connected to vpp" in out and "tap_create_v3" in out, out
+        host.assert_restored(out)
+        pytest.skip("no /dev/vhost-net: traffic through VPP's tap not checked here")
     try:
         info = host.wait_ready(p, timeout=90)
         assert info["UplinkStatuses"][UPLINK]["SwIfIndex"] > 0

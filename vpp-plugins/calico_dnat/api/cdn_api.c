@@ -12,11 +12,7 @@ struct cdn_api {
   cdn_ctx_t *core;
   uint32_t n_workers;
   uint16_t base;
-  cp_api_interface_fn if_fn;
-  void *if_arg;
-  /* what the core does not report back, recorded as applied (for the dumps) */
-  uint32_t *ifs; /* sorted sw_if_index of enabled interfaces */
-  uint32_t n_ifs, cap_ifs;
+  cp_api_ifset_t ifs; /* interfaces the feature is enabled on */
   struct {
     uint8_t af;
     cp_addr_t a;
@@ -91,14 +87,14 @@ void cdn_api_destroy(cdn_api_t *a)
 {
   if (!a)
     return;
-  free(a->ifs);
+  cp_api_ifset_free(&a->ifs);
   free(a);
 }
 
 void cdn_api_set_interface_fn(cdn_api_t *a, cp_api_interface_fn fn, void *arg)
 {
-  a->if_fn = fn;
-  a->if_arg = arg;
+  a->ifs.fn = fn;
+  a->ifs.arg = arg;
 }
 
 /* ---- replies ---------------------------------------------------------------------------- */
@@ -158,19 +154,6 @@ static void addr_out(uint8_t af, const cp_addr_t *a, vl_api_address_t *w)
 
 /* ---- interfaces -------------------------------------------------------------------------- */
 
-static uint32_t if_find(const cdn_api_t *a, uint32_t sw)
-{
-  uint32_t lo = 0, hi = a->n_ifs;
-  while (lo < hi) {
-    uint32_t mid = (lo + hi) / 2;
-    if (a->ifs[mid] < sw)
-      lo = mid + 1;
-    else
-      hi = mid;
-  }
-  return lo;
-}
-
 static int32_t h_interface_enable_disable(req_t *r,
                                           vl_api_calico_dnat_interface_enable_disable_t *mp)
 {
@@ -179,41 +162,16 @@ static int32_t h_interface_enable_disable(req_t *r,
     return CP_API_E_INVALID_VALUE;
   if (mp->sw_if_index == CDN_INVALID_ID)
     return CP_API_E_INVALID_SW_IF_INDEX;
-  uint32_t pos = if_find(a, mp->sw_if_index);
-  int present = pos < a->n_ifs && a->ifs[pos] == mp->sw_if_index;
-  if (mp->is_enable == present)
-    return mp->is_enable ? CP_API_E_ENTRY_ALREADY_EXISTS : CP_API_E_NO_SUCH_ENTRY;
-  if (mp->is_enable && a->n_ifs == a->cap_ifs) {
-    uint32_t ncap = a->cap_ifs ? a->cap_ifs * 2 : 16;
-    uint32_t *n = realloc(a->ifs, ncap * sizeof(*n));
-    if (!n)
-      return CP_API_E_UNSPECIFIED;
-    a->ifs = n;
-    a->cap_ifs = ncap;
-  }
-  if (a->if_fn) {
-    int rv = a->if_fn(a->if_arg, mp->sw_if_index, mp->is_enable);
-    if (rv)
-      return rv;
-  }
-  if (mp->is_enable) {
-    memmove(&a->ifs[pos + 1], &a->ifs[pos], (a->n_ifs - pos) * sizeof(*a->ifs));
-    a->ifs[pos] = mp->sw_if_index;
-    a->n_ifs++;
-  } else {
-    memmove(&a->ifs[pos], &a->ifs[pos + 1], (a->n_ifs - pos - 1) * sizeof(*a->ifs));
-    a->n_ifs--;
-  }
-  return CP_API_OK;
+  return cp_api_ifset_set(&a->ifs, mp->sw_if_index, mp->is_enable);
 }
 
 static void h_interface_dump(req_t *r)
 {
-  for (uint32_t i = 0; i < r->a->n_ifs; i++) {
+  for (uint32_t i = 0; i < r->a->ifs.n; i++) {
     vl_api_calico_dnat_interface_details_t d;
     d._vl_msg_id = (u16)(r->a->base + VL_API_CALICO_DNAT_INTERFACE_DETAILS);
     d.context = r->context;
-    d.sw_if_index = r->a->ifs[i];
+    d.sw_if_index = r->a->ifs.v[i];
     uint32_t len = vl_api_calico_dnat_interface_details_t_encode(&d);
     r->send(r->arg, &d, len);
   }

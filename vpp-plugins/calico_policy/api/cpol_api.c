@@ -43,10 +43,7 @@ typedef struct {
 struct cpol_api {
   cp_policy_t *core;
   uint16_t base;
-  cp_api_interface_fn if_fn;
-  void *if_arg;
-  uint32_t *ifs;
-  uint32_t n_ifs, cap_ifs;
+  cp_api_ifset_t ifs; /* interfaces the feature is enabled on */
   cp_api_map_t ipsets, rules, policies, profiles, tiers, endpoints;
 };
 
@@ -174,14 +171,14 @@ void cpol_api_destroy(cpol_api_t *a)
   cp_api_map_free(&a->profiles);
   cp_api_map_free(&a->tiers);
   cp_api_map_free(&a->endpoints);
-  free(a->ifs);
+  cp_api_ifset_free(&a->ifs);
   free(a);
 }
 
 void cpol_api_set_interface_fn(cpol_api_t *a, cp_api_interface_fn fn, void *arg)
 {
-  a->if_fn = fn;
-  a->if_arg = arg;
+  a->ifs.fn = fn;
+  a->ifs.arg = arg;
 }
 
 /* ---- replies ------------------------------------------------------------------------------ */
@@ -230,19 +227,6 @@ static void send_rv(req_t *r, uint32_t reply_index, int32_t rv)
 
 /* ---- interfaces --------------------------------------------------------------------------- */
 
-static uint32_t if_find(const cpol_api_t *a, uint32_t sw)
-{
-  uint32_t lo = 0, hi = a->n_ifs;
-  while (lo < hi) {
-    uint32_t mid = (lo + hi) / 2;
-    if (a->ifs[mid] < sw)
-      lo = mid + 1;
-    else
-      hi = mid;
-  }
-  return lo;
-}
-
 static int32_t h_interface_enable_disable(cpol_api_t *a,
                                           const vl_api_calico_policy_interface_enable_disable_t *mp)
 {
@@ -250,32 +234,7 @@ static int32_t h_interface_enable_disable(cpol_api_t *a,
     return CP_API_E_INVALID_VALUE;
   if (mp->sw_if_index == ~0u)
     return CP_API_E_INVALID_SW_IF_INDEX;
-  uint32_t pos = if_find(a, mp->sw_if_index);
-  int present = pos < a->n_ifs && a->ifs[pos] == mp->sw_if_index;
-  if (mp->is_enable == present)
-    return mp->is_enable ? CP_API_E_ENTRY_ALREADY_EXISTS : CP_API_E_NO_SUCH_ENTRY;
-  if (mp->is_enable && a->n_ifs == a->cap_ifs) {
-    uint32_t ncap = a->cap_ifs ? a->cap_ifs * 2 : 16;
-    uint32_t *n = realloc(a->ifs, ncap * sizeof(*n));
-    if (!n)
-      return CP_API_E_UNSPECIFIED;
-    a->ifs = n;
-    a->cap_ifs = ncap;
-  }
-  if (a->if_fn) {
-    int rv = a->if_fn(a->if_arg, mp->sw_if_index, mp->is_enable);
-    if (rv)
-      return rv;
-  }
-  if (mp->is_enable) {
-    memmove(&a->ifs[pos + 1], &a->ifs[pos], (a->n_ifs - pos) * sizeof(*a->ifs));
-    a->ifs[pos] = mp->sw_if_index;
-    a->n_ifs++;
-  } else {
-    memmove(&a->ifs[pos], &a->ifs[pos + 1], (a->n_ifs - pos - 1) * sizeof(*a->ifs));
-    a->n_ifs--;
-  }
-  return CP_API_OK;
+  return cp_api_ifset_set(&a->ifs, mp->sw_if_index, mp->is_enable);
 }
 
 /* ---- ipsets ------------------------------------------------------------------------------- */
@@ -1028,11 +987,11 @@ static int32_t h_endpoint_delete(cpol_api_t *a, uint32_t sw)
 
 static void d_interfaces(req_t *r)
 {
-  for (uint32_t i = 0; i < r->a->n_ifs; i++) {
+  for (uint32_t i = 0; i < r->a->ifs.n; i++) {
     vl_api_calico_policy_interface_details_t d;
     d._vl_msg_id = (u16)(r->a->base + VL_API_CALICO_POLICY_INTERFACE_DETAILS);
     d.context = r->context;
-    d.sw_if_index = r->a->ifs[i];
+    d.sw_if_index = r->a->ifs.v[i];
     SEND_DETAILS(vl_api_calico_policy_interface_details_t, r, &d);
   }
 }

@@ -59,6 +59,67 @@ typedef void (*cp_api_send_fn)(void *arg, const void *msg, uint32_t len);
  * or a CP_API_E_* value. */
 typedef int (*cp_api_interface_fn)(void *arg, uint32_t sw_if_index, int enable);
 
+/* The interfaces a plugin's feature is enabled on: a sorted set of sw_if_index plus the
+ * hook that turns the feature on in the dataplane. The hook runs before the set changes,
+ * so a refusal changes nothing. Control plane only (allocates). */
+typedef struct {
+  cp_api_interface_fn fn;
+  void *arg;
+  uint32_t *v; /* sorted */
+  uint32_t n, cap;
+} cp_api_ifset_t;
+
+static inline uint32_t cp_api_ifset_pos(const cp_api_ifset_t *s, uint32_t sw)
+{
+  uint32_t lo = 0, hi = s->n;
+  while (lo < hi) {
+    uint32_t mid = (lo + hi) / 2;
+    if (s->v[mid] < sw)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return lo;
+}
+
+/* Enable (1) or disable (0) the feature on sw_if_index. Returns CP_API_OK,
+ * ENTRY_ALREADY_EXISTS / NO_SUCH_ENTRY for a no-op request, or the hook's error. */
+static inline int32_t cp_api_ifset_set(cp_api_ifset_t *s, uint32_t sw, int enable)
+{
+  uint32_t pos = cp_api_ifset_pos(s, sw);
+  int present = pos < s->n && s->v[pos] == sw;
+  if (enable == present)
+    return enable ? CP_API_E_ENTRY_ALREADY_EXISTS : CP_API_E_NO_SUCH_ENTRY;
+  if (enable && s->n == s->cap) {
+    uint32_t ncap = s->cap ? s->cap * 2 : 16;
+    uint32_t *n = (uint32_t *)realloc(s->v, ncap * sizeof(*n));
+    if (!n)
+      return CP_API_E_UNSPECIFIED;
+    s->v = n;
+    s->cap = ncap;
+  }
+  if (s->fn) {
+    int rv = s->fn(s->arg, sw, enable);
+    if (rv)
+      return rv;
+  }
+  if (enable) {
+    memmove(&s->v[pos + 1], &s->v[pos], (s->n - pos) * sizeof(*s->v));
+    s->v[pos] = sw;
+    s->n++;
+  } else {
+    memmove(&s->v[pos], &s->v[pos + 1], (s->n - pos - 1) * sizeof(*s->v));
+    s->n--;
+  }
+  return CP_API_OK;
+}
+
+static inline void cp_api_ifset_free(cp_api_ifset_t *s)
+{
+  free(s->v);
+  memset(s, 0, sizeof(*s));
+}
+
 /* ---- wire address helpers (vl_api_address_t: u8 af (0 = IPv4, 1 = IPv6), u8 un[16]) ---- */
 /* Convert a wire address into a core address (family 4 or 6, IPv4 in the first 4 bytes,
  * rest zero). Returns 0, or CP_API_E_INVALID_ADDRESS_FAMILY. */

@@ -254,3 +254,41 @@ def test_sessions_created_by_packets_are_dumped_filtered_and_purged(client: Plug
     assert client.dump("calico_dnat_session_dump", filter=4, translation_id=999) == []
     assert client.call("calico_dnat_session_purge").values["n_purged"] == 1
     assert client.dump("calico_dnat_session_dump") == []
+
+
+def test_purge_with_a_translation_filter_removes_exactly_that_services_sessions(
+    client: PluginClient,
+):
+    api = DnatApi(client)
+    tids = api.translations_update([translation(1, 2), translation(2, 2)])
+    xl = api.translations()
+    core = client.t.core  # type: ignore[attr-defined]
+    pkts = []
+    for k, tid in enumerate(tids):
+        t = xl[tid]
+        for c in range(3):
+            pkts.append(
+                bytes(
+                    IP(src=f"172.16.{k}.{c + 1}", dst=str(t.vip))
+                    / TCP(sport=41000 + c, dport=t.port, flags="S")
+                )
+            )
+    bufs = [ffi.new("uint8_t[]", p) for p in pkts]
+    data = ffi.new("uint8_t *[]", bufs)
+    lens = ffi.new("uint32_t[]", [len(p) for p in pkts])
+    res = ffi.new("cdn_result_t[]", len(pkts))
+    assert lib.cdn_process_burst(core, 0, data, lens, ffi.NULL, len(pkts), 1000, res) == 6
+    assert len(client.dump("calico_dnat_session_dump")) == 6
+    # a filter naming an unknown translation is refused and removes nothing
+    assert client.try_call("calico_dnat_session_purge", filter=4, translation_id=999) == -6
+    assert len(client.dump("calico_dnat_session_dump")) == 6
+    r = client.call("calico_dnat_session_purge", filter=4, translation_id=tids[0])
+    assert r.values["n_purged"] == 3
+    left = client.dump("calico_dnat_session_dump")
+    assert {s["vip"] for s in left} == {xl[tids[1]].vip}
+    assert len(left) == 3
+    # by address: one client's flow only
+    r = client.call("calico_dnat_session_purge", filter=8, address=ip("172.16.1.2"))
+    assert r.values["n_purged"] == 1
+    assert len(client.dump("calico_dnat_session_dump")) == 2
+    assert client.call("calico_dnat_session_purge").values["n_purged"] == 2

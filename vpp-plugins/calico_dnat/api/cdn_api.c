@@ -433,26 +433,57 @@ static int addr_eq(uint8_t af, const cp_addr_t *x, uint8_t faf, const cp_addr_t 
   return af == faf && !memcmp(x, y, sizeof(*x));
 }
 
+/* The session filter shared by dump and purge (calico_dnat_session_filter). */
+typedef struct {
+  uint8_t f, want_af, proto, faf;
+  cp_addr_t fa;
+  cdn_translation_t t;
+} sess_filter_t;
+
+static int filter_init(cdn_api_t *a, sess_filter_t *x, uint8_t f, uint8_t af, uint8_t proto,
+                       uint32_t translation_id, const vl_api_address_t *address)
+{
+  memset(x, 0, sizeof(*x));
+  x->f = f;
+  x->proto = proto;
+  if (f & ~(CALICO_DNAT_SESSION_FILTER_AF | CALICO_DNAT_SESSION_FILTER_PROTO |
+            CALICO_DNAT_SESSION_FILTER_TRANSLATION | CALICO_DNAT_SESSION_FILTER_ADDRESS))
+    return CP_API_E_INVALID_VALUE;
+  if ((f & CALICO_DNAT_SESSION_FILTER_AF) && af > ADDRESS_IP6)
+    return CP_API_E_INVALID_ADDRESS_FAMILY;
+  x->want_af = af == ADDRESS_IP6 ? 6 : 4;
+  if ((f & CALICO_DNAT_SESSION_FILTER_ADDRESS) && addr_in(address, &x->faf, &x->fa))
+    return CP_API_E_INVALID_ADDRESS_FAMILY;
+  if ((f & CALICO_DNAT_SESSION_FILTER_TRANSLATION) &&
+      cdn_translation_get(a->core, translation_id, &x->t, NULL, 0) < 0)
+    return CP_API_E_NO_SUCH_ENTRY;
+  return CP_API_OK;
+}
+
+static int filter_match(const sess_filter_t *x, const cdn_session_info_t *s)
+{
+  const cdn_translation_t *t = &x->t;
+  if ((x->f & CALICO_DNAT_SESSION_FILTER_AF) && s->af != x->want_af)
+    return 0;
+  if ((x->f & CALICO_DNAT_SESSION_FILTER_PROTO) && s->proto != x->proto)
+    return 0;
+  if ((x->f & CALICO_DNAT_SESSION_FILTER_TRANSLATION) &&
+      (s->proto != t->proto || s->vip_port != t->port || s->af != t->af ||
+       (t->kind != CDN_VIP_NODE_PORT && memcmp(&s->vip, &t->vip, sizeof(s->vip)))))
+    return 0;
+  if ((x->f & CALICO_DNAT_SESSION_FILTER_ADDRESS) &&
+      !(addr_eq(s->af, &s->client, x->faf, &x->fa) || addr_eq(s->af, &s->vip, x->faf, &x->fa) ||
+        addr_eq(s->af, &s->backend, x->faf, &x->fa) || addr_eq(s->af, &s->snat, x->faf, &x->fa)))
+    return 0;
+  return 1;
+}
+
 static int h_session_dump(req_t *r, vl_api_calico_dnat_session_dump_t *mp)
 {
   cdn_api_t *a = r->a;
-  uint8_t f = mp->filter;
-  uint8_t faf = 0;
-  cp_addr_t fa;
-  cdn_translation_t t;
-  memset(&fa, 0, sizeof(fa));
-  memset(&t, 0, sizeof(t));
-  if (f & ~(CALICO_DNAT_SESSION_FILTER_AF | CALICO_DNAT_SESSION_FILTER_PROTO |
-            CALICO_DNAT_SESSION_FILTER_TRANSLATION | CALICO_DNAT_SESSION_FILTER_ADDRESS))
+  sess_filter_t flt;
+  if (filter_init(a, &flt, mp->filter, mp->af, mp->proto, mp->translation_id, &mp->address))
     return -1;
-  if ((f & CALICO_DNAT_SESSION_FILTER_AF) && mp->af > ADDRESS_IP6)
-    return -1;
-  if ((f & CALICO_DNAT_SESSION_FILTER_ADDRESS) && addr_in(&mp->address, &faf, &fa))
-    return -1;
-  if ((f & CALICO_DNAT_SESSION_FILTER_TRANSLATION) &&
-      cdn_translation_get(a->core, mp->translation_id, &t, NULL, 0) < 0)
-    return -1;
-  uint8_t want_af = mp->af == ADDRESS_IP6 ? 6 : 4;
   uint32_t sent = 0;
   for (uint32_t w = 0; w < a->n_workers; w++) {
     for (uint32_t i = cdn_session_next(a->core, w, CDN_INVALID_ID); i != CDN_INVALID_ID;
@@ -460,19 +491,7 @@ static int h_session_dump(req_t *r, vl_api_calico_dnat_session_dump_t *mp)
       if (mp->max_sessions && sent == mp->max_sessions)
         return 0;
       cdn_session_info_t s;
-      if (cdn_session_get(a->core, w, i, &s) < 0)
-        continue;
-      if ((f & CALICO_DNAT_SESSION_FILTER_AF) && s.af != want_af)
-        continue;
-      if ((f & CALICO_DNAT_SESSION_FILTER_PROTO) && s.proto != mp->proto)
-        continue;
-      if ((f & CALICO_DNAT_SESSION_FILTER_TRANSLATION) &&
-          (s.proto != t.proto || s.vip_port != t.port || s.af != t.af ||
-           (t.kind != CDN_VIP_NODE_PORT && memcmp(&s.vip, &t.vip, sizeof(s.vip)))))
-        continue;
-      if ((f & CALICO_DNAT_SESSION_FILTER_ADDRESS) &&
-          !(addr_eq(s.af, &s.client, faf, &fa) || addr_eq(s.af, &s.vip, faf, &fa) ||
-            addr_eq(s.af, &s.backend, faf, &fa) || addr_eq(s.af, &s.snat, faf, &fa)))
+      if (cdn_session_get(a->core, w, i, &s) < 0 || !filter_match(&flt, &s))
         continue;
       vl_api_calico_dnat_session_details_t d;
       memset(&d, 0, sizeof(d));
@@ -500,6 +519,31 @@ static int h_session_dump(req_t *r, vl_api_calico_dnat_session_dump_t *mp)
     }
   }
   return 0;
+}
+
+static int32_t h_session_purge(cdn_api_t *a, vl_api_calico_dnat_session_purge_t *mp,
+                               uint32_t *n_purged)
+{
+  sess_filter_t flt;
+  int32_t rv = filter_init(a, &flt, mp->filter, mp->af, mp->proto, mp->translation_id,
+                           &mp->address);
+  if (rv)
+    return rv;
+  uint32_t n = 0;
+  for (uint32_t w = 0; w < a->n_workers; w++) {
+    if (!mp->filter) {
+      n += cdn_sessions_flush(a->core, w);
+      continue;
+    }
+    for (uint32_t i = cdn_session_next(a->core, w, CDN_INVALID_ID); i != CDN_INVALID_ID;
+         i = cdn_session_next(a->core, w, i)) {
+      cdn_session_info_t s;
+      if (cdn_session_get(a->core, w, i, &s) == 0 && filter_match(&flt, &s))
+        n += cdn_session_delete(a->core, w, i) == 0;
+    }
+  }
+  *n_purged = n;
+  return CP_API_OK;
 }
 
 /* ---- dispatch ------------------------------------------------------------------------------ */
@@ -622,9 +666,10 @@ int cdn_api_handle(cdn_api_t *a, const uint8_t *msg, uint32_t len, cp_api_send_f
     int32_t rv = CP_API_E_INVALID_ARGUMENT;
     uint32_t n = 0;
     if (len == sizeof(vl_api_calico_dnat_session_purge_t)) {
-      rv = CP_API_OK;
-      for (uint32_t w = 0; w < a->n_workers; w++)
-        n += cdn_sessions_flush(a->core, w);
+      vl_api_calico_dnat_session_purge_t m;
+      memcpy(&m, msg, sizeof(m));
+      vl_api_calico_dnat_session_purge_t_decode(&m, len);
+      rv = h_session_purge(a, &m, &n);
     }
     vl_api_calico_dnat_session_purge_reply_t m;
     m._vl_msg_id = (u16)(a->base + VL_API_CALICO_DNAT_SESSION_PURGE_REPLY);

@@ -246,6 +246,9 @@ typedef struct {
 uint32_t cdn_expire(cdn_ctx_t *ctx, uint32_t worker, uint32_t now_ms, uint32_t budget);
 /* Remove every session of the worker; returns how many. */
 uint32_t cdn_sessions_flush(cdn_ctx_t *ctx, uint32_t worker);
+/* Remove one session (both keys, its SNAT port). 0, or -ENOENT / -EINVAL. Same threading
+ * rule as cdn_sessions_flush. */
+int cdn_session_delete(cdn_ctx_t *ctx, uint32_t worker, uint32_t idx);
 uint32_t cdn_sessions_count(cdn_ctx_t *ctx, uint32_t worker);
 /* Iterate valid (live, not stale) sessions: smallest index > prev, CDN_INVALID_ID at end. */
 uint32_t cdn_session_next(cdn_ctx_t *ctx, uint32_t worker, uint32_t prev);

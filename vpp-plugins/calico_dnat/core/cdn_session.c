@@ -269,6 +269,17 @@ uint32_t cdn_sessions_flush(cdn_ctx_t *ctx, uint32_t worker)
   return n;
 }
 
+int cdn_session_delete(cdn_ctx_t *ctx, uint32_t worker, uint32_t idx)
+{
+  if (!ctx || worker >= ctx->cfg.n_workers)
+    return -EINVAL;
+  cdn_worker_t *w = ctx->w[worker];
+  if (idx >= w->cap || !(w->rec[idx].sflags & CDN_SF_USED))
+    return -ENOENT;
+  cdn_sess_free(w, idx);
+  return 0;
+}
+
 uint32_t cdn_sessions_count(cdn_ctx_t *ctx, uint32_t worker)
 {
   if (!ctx || worker >= ctx->cfg.n_workers)

@@ -521,8 +521,9 @@ static uint32_t burst(cdn_ctx_t *ctx, cdn_worker_t *w, const cdn_snap_t *snap,
           why = CDN_CNT_SESSIONS_STALE;
         else if (CDN_UNLIKELY(cdn_time_reached(now, s->expires)))
           why = CDN_CNT_SESSIONS_EXPIRED;
-        else if (CDN_UNLIKELY(st->kind == K_NORMAL && s->proto == CP_IPPROTO_TCP &&
-                              (ref & 1) == CDN_DIR_FWD && s->state == CDN_TCP_CLOSING &&
+        /* CLOSING first: the one test a packet of a live flow pays (only TCP gets there) */
+        else if (CDN_UNLIKELY(s->state == CDN_TCP_CLOSING && st->kind == K_NORMAL &&
+                              s->proto == CP_IPPROTO_TCP && (ref & 1) == CDN_DIR_FWD &&
                               (p->tcp_flags & (TCP_SYN | TCP_ACK)) == TCP_SYN))
           why = CDN_CNT_SESSIONS_EXPIRED; /* the client reuses the port of a closed flow */
         if (why != CDN_CNT_N) {

@@ -504,12 +504,14 @@ static uint32_t burst(cdn_ctx_t *ctx, cdn_worker_t *w, const cdn_snap_t *snap,
       w->cnt[CDN_CNT_PASSED]++;
       continue;
     }
-    cdn_key_t k = {st->src, st->dst, st->sport, st->dport, st->proto, p->af};
     uint32_t ref = st->ref;
     /* the usual case: the candidate found in stage 2 is the flow (and was not freed or
-     * reused by an earlier packet of this burst); otherwise a full lookup */
+     * reused by an earlier packet of this burst), checked against the scratch tuple in
+     * place; otherwise a full lookup, the only place that needs a cdn_key_t */
     if (ref == CDN_INVALID_ID || !(w->rec[ref >> 1].sflags & CDN_SF_USED) ||
-        !cdn_rec_match(&w->rec[ref >> 1], ref & 1, &k)) {
+        !cdn_rec_match_tuple(&w->rec[ref >> 1], ref & 1, &st->src, &st->dst, st->sport,
+                             st->dport, st->proto, p->af)) {
+      cdn_key_t k = {st->src, st->dst, st->sport, st->dport, st->proto, p->af};
       cdn_hpos_t hp = {st->b1, st->b2, st->tag};
       ref = cdn_sess_lookup(w, &k, hp);
     }

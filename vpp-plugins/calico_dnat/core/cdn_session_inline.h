@@ -65,11 +65,36 @@ static inline void cdn_rec_key(const cdn_sess_t *s, uint32_t dir, cdn_key_t *k)
   k->af = s->af;
 }
 
-static inline int cdn_rec_match(const cdn_sess_t *s, uint32_t dir, const cdn_key_t *k)
+/* Does record `s` hold this tuple in direction `dir`? Ports, protocol and family first
+ * (two word compares), then the two addresses: with SSE2 one 32-byte compare. */
+static inline int cdn_rec_match_tuple(const cdn_sess_t *s, uint32_t dir, const cp_addr_t *src,
+                                      const cp_addr_t *dst, uint16_t sport, uint16_t dport,
+                                      uint8_t proto, uint8_t af)
 {
   uint32_t o = dir ? 2 : 0;
-  return s->p[o] == k->sport && s->p[o + 1] == k->dport && s->proto == k->proto &&
-         s->af == k->af && cdn_addr_eq(&s->a[o], &k->src) && cdn_addr_eq(&s->a[o + 1], &k->dst);
+  uint32_t ports;
+  memcpy(&ports, &s->p[o], 4);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+  uint32_t want = (uint32_t)sport << 16 | (uint32_t)dport;
+#else
+  uint32_t want = (uint32_t)sport | (uint32_t)dport << 16;
+#endif
+  if (ports != want || s->proto != proto || s->af != af)
+    return 0;
+#if defined(__SSE2__)
+  __m128i a = _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(const void *)&s->a[o]),
+                             _mm_loadu_si128((const __m128i *)(const void *)src));
+  __m128i b = _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(const void *)&s->a[o + 1]),
+                             _mm_loadu_si128((const __m128i *)(const void *)dst));
+  return _mm_movemask_epi8(_mm_and_si128(a, b)) == 0xffff;
+#else
+  return cdn_addr_eq(&s->a[o], src) && cdn_addr_eq(&s->a[o + 1], dst);
+#endif
+}
+
+static inline int cdn_rec_match(const cdn_sess_t *s, uint32_t dir, const cdn_key_t *k)
+{
+  return cdn_rec_match_tuple(s, dir, &k->src, &k->dst, k->sport, k->dport, k->proto, k->af);
 }
 
 /* Candidate slots of one bucket whose tag matches: returns a bit mask. With SSE2 (every

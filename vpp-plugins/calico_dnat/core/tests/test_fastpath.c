@@ -164,10 +164,53 @@ static void test_parser_shortcut_gives_the_general_parsers_view(void)
   CHECK(ok > 50000); /* the shortcut's common case was exercised */
 }
 
+/* The record match (port word, then a 32-byte address compare) says yes exactly when
+ * every field of the direction's key equals the plain field-by-field definition, for
+ * IPv4 and IPv6 records, both directions, and keys that differ in one field only. */
+static void test_record_match_agrees_with_the_field_by_field_definition(void)
+{
+  uint32_t wrong = 0, hits = 0, misses[7] = {0};
+  for (uint32_t it = 0; it < 200000; it++) {
+    cdn_sess_t s;
+    memset(&s, 0, sizeof(s));
+    uint8_t af = it & 1 ? 4 : 6;
+    s.af = af;
+    s.proto = rnd32() % 2 ? CP_IPPROTO_TCP : CP_IPPROTO_UDP;
+    for (uint32_t j = 0; j < 4; j++) {
+      s.a[j] = rnd_addr(af, j ? &s.a[j - 1] : &s.a[0]);
+      s.p[j] = rnd_port(j ? s.p[j - 1] : 0);
+    }
+    uint32_t dir = rnd32() & 1, o = dir ? 2 : 0;
+    cdn_key_t k = {s.a[o], s.a[o + 1], s.p[o], s.p[o + 1], s.proto, af};
+    uint32_t field = rnd32() % 7; /* 0: the key itself; 1..6: one field changed */
+    switch (field) {
+    case 1: k.src.b[rnd32() % (af == 4 ? 4 : 16)] ^= (uint8_t)(1u << (rnd32() % 8)); break;
+    case 2: k.dst.b[rnd32() % (af == 4 ? 4 : 16)] ^= (uint8_t)(1u << (rnd32() % 8)); break;
+    case 3: k.sport ^= (uint16_t)(1u << (rnd32() % 16)); break;
+    case 4: k.dport ^= (uint16_t)(1u << (rnd32() % 16)); break;
+    case 5: k.proto = k.proto == CP_IPPROTO_TCP ? CP_IPPROTO_UDP : CP_IPPROTO_TCP; break;
+    case 6: k.af = af == 4 ? 6 : 4; break;
+    default: break;
+    }
+    int want = s.p[o] == k.sport && s.p[o + 1] == k.dport && s.proto == k.proto &&
+               s.af == k.af && !memcmp(&s.a[o], &k.src, 16) && !memcmp(&s.a[o + 1], &k.dst, 16);
+    int got = cdn_rec_match(&s, dir, &k);
+    int got_t = cdn_rec_match_tuple(&s, dir, &k.src, &k.dst, k.sport, k.dport, k.proto, k.af);
+    wrong += (got != want) + (got_t != want);
+    hits += want;
+    misses[field] += !want;
+  }
+  CHECK_EQ(wrong, 0);
+  CHECK(hits > 20000);
+  for (uint32_t f = 1; f < 7; f++)
+    CHECK(misses[f] > 20000); /* every single-field difference was seen and refused */
+}
+
 int main(void)
 {
   RUN(test_parser_shortcut_gives_the_general_parsers_view);
   RUN(test_bucket_match_finds_exactly_the_equal_tags);
+  RUN(test_record_match_agrees_with_the_field_by_field_definition);
   RUN(test_fast_rewrite_writes_exactly_the_general_rewrites_bytes);
   RUN(test_fast_rewrite_of_a_valid_packet_leaves_valid_checksums);
   return cp_test_failures != 0;

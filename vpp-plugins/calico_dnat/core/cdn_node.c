@@ -37,9 +37,7 @@ static const cdn_meta_t default_meta = {0, 0, CP_DIR_INGRESS, 0};
 static inline const cdn_vkey_t *vkey_find(const cdn_snap_t *s, uint8_t af, const cp_addr_t *a,
                                           uint8_t proto, uint16_t port)
 {
-  uint32_t i =
-      cp_flow_hash_tuple(a, &zero_addr, port, 0, proto,
-                         CP_FH_SRC_ADDR | CP_FH_SRC_PORT | CP_FH_PROTO, af) & s->mask;
+  uint32_t i = cdn_vkey_hash(af, a, proto, port) & s->mask;
   for (;; i = (i + 1) & s->mask) {
     const cdn_vkey_t *k = cdn_vkey_slot(s, i);
     if (!k->used)

@@ -116,23 +116,28 @@ static inline uint32_t cdn_bucket_match(const cdn_bucket_t *b, uint16_t tag)
 #endif
 }
 
-/* Full lookup; returns the reference (idx << 1 | dir) or CDN_INVALID_ID. */
+/* The reference of `k` among the candidates of one bucket, or CDN_INVALID_ID. */
+static inline uint32_t cdn_bucket_find(const cdn_worker_t *w, const cdn_bucket_t *b,
+                                       uint16_t tag, const cdn_key_t *k)
+{
+  uint32_t m = cdn_bucket_match(b, tag);
+  while (m) {
+    uint32_t j = (uint32_t)__builtin_ctz(m);
+    m &= m - 1;
+    uint32_t v = b->val[j];
+    if (cdn_rec_match(&w->rec[v >> 1], v & 1, k))
+      return v;
+  }
+  return CDN_INVALID_ID;
+}
+
+/* Full lookup (first bucket, then second); returns the reference (idx << 1 | dir) or
+ * CDN_INVALID_ID. */
 static inline uint32_t cdn_sess_lookup(const cdn_worker_t *w, const cdn_key_t *k,
                                        cdn_hpos_t hp)
 {
-  uint32_t bs[2] = {hp.b1, hp.b2};
-  for (uint32_t t = 0; t < 2; t++) {
-    const cdn_bucket_t *b = &w->bk[bs[t]];
-    uint32_t m = cdn_bucket_match(b, hp.tag);
-    while (m) {
-      uint32_t j = (uint32_t)__builtin_ctz(m);
-      m &= m - 1;
-      uint32_t v = b->val[j];
-      if (cdn_rec_match(&w->rec[v >> 1], v & 1, k))
-        return v;
-    }
-  }
-  return CDN_INVALID_ID;
+  uint32_t v = cdn_bucket_find(w, &w->bk[hp.b1], hp.tag, k);
+  return v != CDN_INVALID_ID ? v : cdn_bucket_find(w, &w->bk[hp.b2], hp.tag, k);
 }
 
 /* Control-light helpers implemented in cdn_session.c */

@@ -151,7 +151,9 @@ static uint32_t finish_rec(cdn_ctx_t *ctx, cdn_worker_t *w, uint32_t idx, const 
   s->state = CDN_TCP_SYN;
   s->expires = now + cdn_sess_timeout(&ctx->cfg, s);
   s->cdelta[CDN_DIR_FWD] = cdn_addr_delta(s->af, &s->a[0], &s->a[3], &s->a[1], &s->a[2]);
-  s->cdelta[CDN_DIR_REV] = cdn_addr_delta(s->af, &s->a[2], &s->a[1], &s->a[3], &s->a[0]);
+  /* the return packet undoes the forward rewrite: a[2] -> a[1], a[3] -> a[0] */
+  s->cdelta[CDN_DIR_REV] = cdn_addr_delta_reverse(s->af, s->cdelta[CDN_DIR_FWD], &s->a[0],
+                                                  &s->a[3], &s->a[1], &s->a[2]);
   if (link_rec(w, idx, st, r) < 0) {
     cdn_sess_release_unlinked(w, idx);
     return CDN_INVALID_ID;

@@ -141,7 +141,26 @@ static inline uint32_t cdn_sess_lookup(const cdn_worker_t *w, const cdn_key_t *k
 }
 
 /* Control-light helpers implemented in cdn_session.c */
-int cdn_sess_insert(cdn_worker_t *w, uint32_t ref, cdn_hpos_t hp);
+int cdn_sess_insert_displace(cdn_worker_t *w, uint32_t ref, cdn_hpos_t hp);
+
+/* Insert ref under hp: the lowest empty slot of the first bucket, else of the second
+ * (the second bucket is only read when the first is full), else a cuckoo displacement.
+ * Returns 0 or -ENOSPC (the table unchanged). */
+static inline int cdn_sess_insert(cdn_worker_t *w, uint32_t ref, cdn_hpos_t hp)
+{
+  cdn_bucket_t *b = &w->bk[hp.b1];
+  uint32_t m = cdn_bucket_match(b, 0);
+  if (!m) {
+    b = &w->bk[hp.b2];
+    m = cdn_bucket_match(b, 0);
+    if (!m)
+      return cdn_sess_insert_displace(w, ref, hp);
+  }
+  uint32_t j = (uint32_t)__builtin_ctz(m);
+  b->tag[j] = hp.tag;
+  b->val[j] = ref;
+  return 0;
+}
 void cdn_sess_remove_key(cdn_worker_t *w, uint32_t ref);
 uint32_t cdn_sess_alloc(cdn_worker_t *w);
 /* Remove both keys, release the SNAT port, return the record to the pool. */

@@ -10,6 +10,7 @@
 #include "calico_dnat.h"
 #include "cdn_maglev.h"
 #include "cp/epoch.h"
+#include "cp/flowhash.h"
 
 #define CDN_LIKELY(x) __builtin_expect(!!(x), 1)
 #define CDN_UNLIKELY(x) __builtin_expect(!!(x), 0)
@@ -236,6 +237,18 @@ struct cdn_ctx {
   cdn_vkey_t **vk_prev_undo_old;
   uint32_t xlat_free_hint; /* no free translation id below this */
 };
+
+/* Home slot hash of a VIP key, for the control side that builds the key table and the
+ * workers that probe it (one definition, so both agree): two multiply-folds over the
+ * address words and (port, protocol, family), rather than the general flow hash with its
+ * field selection. */
+static inline uint32_t cdn_vkey_hash(uint8_t af, const cp_addr_t *a, uint8_t proto,
+                                     uint16_t port)
+{
+  uint64_t h = cp_mix64(a->q[0] ^ CP_FH_K0, a->q[1] ^ CP_FH_K1);
+  h = cp_mix64(h ^ ((uint64_t)port << 16 | (uint64_t)proto << 8 | af) ^ CP_FH_K2, CP_FH_K3);
+  return (uint32_t)(h ^ (h >> 32));
+}
 
 static inline const cdn_vkey_t *cdn_vkey_slot(const cdn_snap_t *s, uint32_t i)
 {

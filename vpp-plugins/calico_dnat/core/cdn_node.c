@@ -37,9 +37,7 @@ static const cdn_meta_t default_meta = {0, 0, CP_DIR_INGRESS, 0};
 static inline const cdn_vkey_t *vkey_find(const cdn_snap_t *s, uint8_t af, const cp_addr_t *a,
                                           uint8_t proto, uint16_t port)
 {
-  uint32_t i =
-      cp_flow_hash_tuple(a, &zero_addr, port, 0, proto,
-                         CP_FH_SRC_ADDR | CP_FH_SRC_PORT | CP_FH_PROTO, af) & s->mask;
+  uint32_t i = cdn_vkey_hash(af, a, proto, port) & s->mask;
   for (;; i = (i + 1) & s->mask) {
     const cdn_vkey_t *k = cdn_vkey_slot(s, i);
     if (!k->used)
@@ -153,7 +151,9 @@ static uint32_t finish_rec(cdn_ctx_t *ctx, cdn_worker_t *w, uint32_t idx, const 
   s->state = CDN_TCP_SYN;
   s->expires = now + cdn_sess_timeout(&ctx->cfg, s);
   s->cdelta[CDN_DIR_FWD] = cdn_addr_delta(s->af, &s->a[0], &s->a[3], &s->a[1], &s->a[2]);
-  s->cdelta[CDN_DIR_REV] = cdn_addr_delta(s->af, &s->a[2], &s->a[1], &s->a[3], &s->a[0]);
+  /* the return packet undoes the forward rewrite: a[2] -> a[1], a[3] -> a[0] */
+  s->cdelta[CDN_DIR_REV] = cdn_addr_delta_reverse(s->af, s->cdelta[CDN_DIR_FWD], &s->a[0],
+                                                  &s->a[3], &s->a[1], &s->a[2]);
   if (link_rec(w, idx, st, r) < 0) {
     cdn_sess_release_unlinked(w, idx);
     return CDN_INVALID_ID;
@@ -504,12 +504,14 @@ static uint32_t burst(cdn_ctx_t *ctx, cdn_worker_t *w, const cdn_snap_t *snap,
       w->cnt[CDN_CNT_PASSED]++;
       continue;
     }
-    cdn_key_t k = {st->src, st->dst, st->sport, st->dport, st->proto, p->af};
     uint32_t ref = st->ref;
     /* the usual case: the candidate found in stage 2 is the flow (and was not freed or
-     * reused by an earlier packet of this burst); otherwise a full lookup */
+     * reused by an earlier packet of this burst), checked against the scratch tuple in
+     * place; otherwise a full lookup, the only place that needs a cdn_key_t */
     if (ref == CDN_INVALID_ID || !(w->rec[ref >> 1].sflags & CDN_SF_USED) ||
-        !cdn_rec_match(&w->rec[ref >> 1], ref & 1, &k)) {
+        !cdn_rec_match_tuple(&w->rec[ref >> 1], ref & 1, &st->src, &st->dst, st->sport,
+                             st->dport, st->proto, p->af)) {
+      cdn_key_t k = {st->src, st->dst, st->sport, st->dport, st->proto, p->af};
       cdn_hpos_t hp = {st->b1, st->b2, st->tag};
       ref = cdn_sess_lookup(w, &k, hp);
     }
@@ -521,8 +523,9 @@ static uint32_t burst(cdn_ctx_t *ctx, cdn_worker_t *w, const cdn_snap_t *snap,
           why = CDN_CNT_SESSIONS_STALE;
         else if (CDN_UNLIKELY(cdn_time_reached(now, s->expires)))
           why = CDN_CNT_SESSIONS_EXPIRED;
-        else if (CDN_UNLIKELY(st->kind == K_NORMAL && s->proto == CP_IPPROTO_TCP &&
-                              (ref & 1) == CDN_DIR_FWD && s->state == CDN_TCP_CLOSING &&
+        /* CLOSING first: the one test a packet of a live flow pays (only TCP gets there) */
+        else if (CDN_UNLIKELY(s->state == CDN_TCP_CLOSING && st->kind == K_NORMAL &&
+                              s->proto == CP_IPPROTO_TCP && (ref & 1) == CDN_DIR_FWD &&
                               (p->tcp_flags & (TCP_SYN | TCP_ACK)) == TCP_SYN))
           why = CDN_CNT_SESSIONS_EXPIRED; /* the client reuses the port of a closed flow */
         if (why != CDN_CNT_N) {

@@ -177,6 +177,20 @@ static inline uint16_t cdn_addr_delta(uint8_t af, const cp_addr_t *os, const cp_
   return cp_csum_fold(acc);
 }
 
+/* The delta of the opposite rewrite (ns -> os, nd -> od), given `fwd`, the delta of
+ * (os -> ns, od -> nd). The two sums are each other's one's-complement negation, so when
+ * the forward sum is not congruent to zero the reverse delta is ~fwd exactly; when it is
+ * (fwd 0 or 0xffff, which of the two depends on the words themselves) the reverse is
+ * computed in full, so the result is always cdn_addr_delta's own. */
+static inline uint16_t cdn_addr_delta_reverse(uint8_t af, uint16_t fwd, const cp_addr_t *os,
+                                              const cp_addr_t *ns, const cp_addr_t *od,
+                                              const cp_addr_t *nd)
+{
+  if (CDN_UNLIKELY(fwd == 0 || fwd == 0xffff))
+    return cdn_addr_delta(af, ns, os, nd, od);
+  return (uint16_t)~fwd;
+}
+
 /*
  * The established fast path of cdn_rewrite for TCP and UDP (not SCTP, not ICMP, not an
  * ICMP error): the packet's addresses are the session key's, so the address part of both

@@ -113,21 +113,13 @@ static uint64_t rnd(cdn_worker_t *w)
 }
 
 /*
- * Insert ref under hp. When both buckets are full, search a displacement path first
- * (random walk, no slot visited twice) and only then move entries along it backwards, so
- * a failed insert leaves the table unchanged. Returns 0 or -ENOSPC.
+ * Insert ref under hp when both its buckets are full (cdn_sess_insert has tried them):
+ * search a displacement path first (random walk, no slot visited twice) and only then
+ * move entries along it backwards, so a failed insert leaves the table unchanged.
+ * Returns 0 or -ENOSPC.
  */
-int cdn_sess_insert(cdn_worker_t *w, uint32_t ref, cdn_hpos_t hp)
+int cdn_sess_insert_displace(cdn_worker_t *w, uint32_t ref, cdn_hpos_t hp)
 {
-  cdn_bucket_t *b1 = &w->bk[hp.b1], *b2 = &w->bk[hp.b2];
-  int j1 = bucket_free_slot(b1), j2 = bucket_free_slot(b2);
-  if (j1 >= 0 || j2 >= 0) {
-    cdn_bucket_t *b = j1 >= 0 ? b1 : b2;
-    int j = j1 >= 0 ? j1 : j2;
-    b->tag[j] = hp.tag;
-    b->val[j] = ref;
-    return 0;
-  }
   uint32_t pb[CDN_CUCKOO_MAX_PATH + 1];
   uint8_t pj[CDN_CUCKOO_MAX_PATH + 1];
   uint32_t cur = (rnd(w) & 1) ? hp.b2 : hp.b1;

@@ -65,11 +65,36 @@ static inline void cdn_rec_key(const cdn_sess_t *s, uint32_t dir, cdn_key_t *k)
   k->af = s->af;
 }
 
-static inline int cdn_rec_match(const cdn_sess_t *s, uint32_t dir, const cdn_key_t *k)
+/* Does record `s` hold this tuple in direction `dir`? Ports, protocol and family first
+ * (two word compares), then the two addresses: with SSE2 one 32-byte compare. */
+static inline int cdn_rec_match_tuple(const cdn_sess_t *s, uint32_t dir, const cp_addr_t *src,
+                                      const cp_addr_t *dst, uint16_t sport, uint16_t dport,
+                                      uint8_t proto, uint8_t af)
 {
   uint32_t o = dir ? 2 : 0;
-  return s->p[o] == k->sport && s->p[o + 1] == k->dport && s->proto == k->proto &&
-         s->af == k->af && cdn_addr_eq(&s->a[o], &k->src) && cdn_addr_eq(&s->a[o + 1], &k->dst);
+  uint32_t ports;
+  memcpy(&ports, &s->p[o], 4);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+  uint32_t want = (uint32_t)sport << 16 | (uint32_t)dport;
+#else
+  uint32_t want = (uint32_t)sport | (uint32_t)dport << 16;
+#endif
+  if (ports != want || s->proto != proto || s->af != af)
+    return 0;
+#if defined(__SSE2__)
+  __m128i a = _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(const void *)&s->a[o]),
+                             _mm_loadu_si128((const __m128i *)(const void *)src));
+  __m128i b = _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(const void *)&s->a[o + 1]),
+                             _mm_loadu_si128((const __m128i *)(const void *)dst));
+  return _mm_movemask_epi8(_mm_and_si128(a, b)) == 0xffff;
+#else
+  return cdn_addr_eq(&s->a[o], src) && cdn_addr_eq(&s->a[o + 1], dst);
+#endif
+}
+
+static inline int cdn_rec_match(const cdn_sess_t *s, uint32_t dir, const cdn_key_t *k)
+{
+  return cdn_rec_match_tuple(s, dir, &k->src, &k->dst, k->sport, k->dport, k->proto, k->af);
 }
 
 /* Candidate slots of one bucket whose tag matches: returns a bit mask. With SSE2 (every
@@ -91,27 +116,51 @@ static inline uint32_t cdn_bucket_match(const cdn_bucket_t *b, uint16_t tag)
 #endif
 }
 
-/* Full lookup; returns the reference (idx << 1 | dir) or CDN_INVALID_ID. */
-static inline uint32_t cdn_sess_lookup(const cdn_worker_t *w, const cdn_key_t *k,
-                                       cdn_hpos_t hp)
+/* The reference of `k` among the candidates of one bucket, or CDN_INVALID_ID. */
+static inline uint32_t cdn_bucket_find(const cdn_worker_t *w, const cdn_bucket_t *b,
+                                       uint16_t tag, const cdn_key_t *k)
 {
-  uint32_t bs[2] = {hp.b1, hp.b2};
-  for (uint32_t t = 0; t < 2; t++) {
-    const cdn_bucket_t *b = &w->bk[bs[t]];
-    uint32_t m = cdn_bucket_match(b, hp.tag);
-    while (m) {
-      uint32_t j = (uint32_t)__builtin_ctz(m);
-      m &= m - 1;
-      uint32_t v = b->val[j];
-      if (cdn_rec_match(&w->rec[v >> 1], v & 1, k))
-        return v;
-    }
+  uint32_t m = cdn_bucket_match(b, tag);
+  while (m) {
+    uint32_t j = (uint32_t)__builtin_ctz(m);
+    m &= m - 1;
+    uint32_t v = b->val[j];
+    if (cdn_rec_match(&w->rec[v >> 1], v & 1, k))
+      return v;
   }
   return CDN_INVALID_ID;
 }
 
+/* Full lookup (first bucket, then second); returns the reference (idx << 1 | dir) or
+ * CDN_INVALID_ID. */
+static inline uint32_t cdn_sess_lookup(const cdn_worker_t *w, const cdn_key_t *k,
+                                       cdn_hpos_t hp)
+{
+  uint32_t v = cdn_bucket_find(w, &w->bk[hp.b1], hp.tag, k);
+  return v != CDN_INVALID_ID ? v : cdn_bucket_find(w, &w->bk[hp.b2], hp.tag, k);
+}
+
 /* Control-light helpers implemented in cdn_session.c */
-int cdn_sess_insert(cdn_worker_t *w, uint32_t ref, cdn_hpos_t hp);
+int cdn_sess_insert_displace(cdn_worker_t *w, uint32_t ref, cdn_hpos_t hp);
+
+/* Insert ref under hp: the lowest empty slot of the first bucket, else of the second
+ * (the second bucket is only read when the first is full), else a cuckoo displacement.
+ * Returns 0 or -ENOSPC (the table unchanged). */
+static inline int cdn_sess_insert(cdn_worker_t *w, uint32_t ref, cdn_hpos_t hp)
+{
+  cdn_bucket_t *b = &w->bk[hp.b1];
+  uint32_t m = cdn_bucket_match(b, 0);
+  if (!m) {
+    b = &w->bk[hp.b2];
+    m = cdn_bucket_match(b, 0);
+    if (!m)
+      return cdn_sess_insert_displace(w, ref, hp);
+  }
+  uint32_t j = (uint32_t)__builtin_ctz(m);
+  b->tag[j] = hp.tag;
+  b->val[j] = ref;
+  return 0;
+}
 void cdn_sess_remove_key(cdn_worker_t *w, uint32_t ref);
 uint32_t cdn_sess_alloc(cdn_worker_t *w);
 /* Remove both keys, release the SNAT port, return the record to the pool. */

@@ -22,9 +22,7 @@ static uint32_t n_pages(uint32_t mask) { return (mask + 1) >> CDN_VKEY_PAGE_BITS
 
 static uint32_t vk_hash(uint8_t af, const cp_addr_t *a, uint8_t proto, uint16_t port)
 {
-  static const cp_addr_t zero;
-  return cp_flow_hash_tuple(a, &zero, port, 0, proto,
-                            CP_FH_SRC_ADDR | CP_FH_SRC_PORT | CP_FH_PROTO, af);
+  return cdn_vkey_hash(af, a, proto, port);
 }
 
 static cdn_vkey_t *slot_r(const cdn_ctx_t *ctx, uint32_t i)

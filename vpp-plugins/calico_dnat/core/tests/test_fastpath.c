@@ -164,10 +164,92 @@ static void test_parser_shortcut_gives_the_general_parsers_view(void)
   CHECK(ok > 50000); /* the shortcut's common case was exercised */
 }
 
+/* The record match (port word, then a 32-byte address compare) says yes exactly when
+ * every field of the direction's key equals the plain field-by-field definition, for
+ * IPv4 and IPv6 records, both directions, and keys that differ in one field only. */
+static void test_record_match_agrees_with_the_field_by_field_definition(void)
+{
+  uint32_t wrong = 0, hits = 0, misses[7] = {0};
+  for (uint32_t it = 0; it < 200000; it++) {
+    cdn_sess_t s;
+    memset(&s, 0, sizeof(s));
+    uint8_t af = it & 1 ? 4 : 6;
+    s.af = af;
+    s.proto = rnd32() % 2 ? CP_IPPROTO_TCP : CP_IPPROTO_UDP;
+    for (uint32_t j = 0; j < 4; j++) {
+      s.a[j] = rnd_addr(af, j ? &s.a[j - 1] : &s.a[0]);
+      s.p[j] = rnd_port(j ? s.p[j - 1] : 0);
+    }
+    uint32_t dir = rnd32() & 1, o = dir ? 2 : 0;
+    cdn_key_t k = {s.a[o], s.a[o + 1], s.p[o], s.p[o + 1], s.proto, af};
+    uint32_t field = rnd32() % 7; /* 0: the key itself; 1..6: one field changed */
+    switch (field) {
+    case 1: k.src.b[rnd32() % (af == 4 ? 4 : 16)] ^= (uint8_t)(1u << (rnd32() % 8)); break;
+    case 2: k.dst.b[rnd32() % (af == 4 ? 4 : 16)] ^= (uint8_t)(1u << (rnd32() % 8)); break;
+    case 3: k.sport ^= (uint16_t)(1u << (rnd32() % 16)); break;
+    case 4: k.dport ^= (uint16_t)(1u << (rnd32() % 16)); break;
+    case 5: k.proto = k.proto == CP_IPPROTO_TCP ? CP_IPPROTO_UDP : CP_IPPROTO_TCP; break;
+    case 6: k.af = af == 4 ? 6 : 4; break;
+    default: break;
+    }
+    int want = s.p[o] == k.sport && s.p[o + 1] == k.dport && s.proto == k.proto &&
+               s.af == k.af && !memcmp(&s.a[o], &k.src, 16) && !memcmp(&s.a[o + 1], &k.dst, 16);
+    int got = cdn_rec_match(&s, dir, &k);
+    int got_t = cdn_rec_match_tuple(&s, dir, &k.src, &k.dst, k.sport, k.dport, k.proto, k.af);
+    wrong += (got != want) + (got_t != want);
+    hits += want;
+    misses[field] += !want;
+  }
+  CHECK_EQ(wrong, 0);
+  CHECK(hits > 20000);
+  for (uint32_t f = 1; f < 7; f++)
+    CHECK(misses[f] > 20000); /* every single-field difference was seen and refused */
+}
+
+/* The reverse delta derived from the forward one is exactly cdn_addr_delta of the
+ * opposite rewrite: on random IPv4 and IPv6 rewrites (a third of the addresses kept, all-
+ * zero and all-one words often) and on the rewrites whose sums are congruent to zero,
+ * where 0 and 0xffff are different answers. */
+static void test_reverse_delta_equals_the_delta_of_the_opposite_rewrite(void)
+{
+  uint32_t wrong = 0, congruent = 0;
+  for (uint32_t it = 0; it < 300000; it++) {
+    uint8_t af = it & 1 ? 4 : 6;
+    cp_addr_t os = af == 4 ? v4(rnd32()) : v6((uint16_t)rnd32(), rnd32());
+    cp_addr_t od =
+        af == 4 ? v4(rnd32() % 2 ? 0xffffffffu : rnd32()) : v6((uint16_t)rnd32(), rnd32());
+    cp_addr_t ns = rnd_addr(af, &os), nd = rnd_addr(af, &od);
+    uint16_t fwd = cdn_addr_delta(af, &os, &ns, &od, &nd);
+    congruent += fwd == 0 || fwd == 0xffff;
+    wrong += cdn_addr_delta_reverse(af, fwd, &os, &ns, &od, &nd) !=
+             cdn_addr_delta(af, &ns, &os, &nd, &od);
+  }
+  /* sums congruent to zero: all-one words replaced by all-zero ones and back, and a
+   * rewrite that only swaps two words of one address */
+  const uint32_t cw[][4] = {{0xffffffffu, 0, 0xffffffffu, 0}, {0, 0xffffffffu, 0, 0xffffffffu},
+                            {0xffffffffu, 0, 5, 5},           {0x12345678u, 0x56781234u, 9, 9},
+                            {0xffff0000u, 0x0000ffffu, 1, 1}, {7, 7, 8, 8}};
+  for (uint32_t c = 0; c < sizeof(cw) / sizeof(cw[0]); c++)
+    for (uint8_t af = 4; af <= 6; af += 2) {
+      cp_addr_t os = af == 4 ? v4(cw[c][0]) : v6(0, cw[c][0]);
+      cp_addr_t ns = af == 4 ? v4(cw[c][1]) : v6(0, cw[c][1]);
+      cp_addr_t od = af == 4 ? v4(cw[c][2]) : v6(0, cw[c][2]);
+      cp_addr_t nd = af == 4 ? v4(cw[c][3]) : v6(0, cw[c][3]);
+      uint16_t fwd = cdn_addr_delta(af, &os, &ns, &od, &nd);
+      congruent += fwd == 0 || fwd == 0xffff;
+      wrong += cdn_addr_delta_reverse(af, fwd, &os, &ns, &od, &nd) !=
+               cdn_addr_delta(af, &ns, &os, &nd, &od);
+    }
+  CHECK_EQ(wrong, 0);
+  CHECK(congruent >= 12); /* the constructed cases did reach the full computation */
+}
+
 int main(void)
 {
   RUN(test_parser_shortcut_gives_the_general_parsers_view);
   RUN(test_bucket_match_finds_exactly_the_equal_tags);
+  RUN(test_reverse_delta_equals_the_delta_of_the_opposite_rewrite);
+  RUN(test_record_match_agrees_with_the_field_by_field_definition);
   RUN(test_fast_rewrite_writes_exactly_the_general_rewrites_bytes);
   RUN(test_fast_rewrite_of_a_valid_packet_leaves_valid_checksums);
   return cp_test_failures != 0;

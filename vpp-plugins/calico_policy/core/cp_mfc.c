@@ -1,6 +1,7 @@
 /* Multi-field classifier: tree construction and burst lookup. See cp_mfc.h. */
 #include "cp_mfc.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -167,10 +168,12 @@ static void make_leaf(build_t *B, uint32_t node, const uint32_t *rules, uint32_t
   w[0] = n;
   uint32_t *prio = w + 4, *col = w + 4 + P;
   for (uint32_t k = 0; k < P; k++) {
-    if (k >= n) { /* padding: lo = max, span = 0 (and masked off by the count) */
+    if (k >= n) { /* padding: lo = max, span 0 (masked off by the count too) */
       prio[k] = UINT32_MAX;
-      for (uint32_t d = 0; d < D; d++)
+      for (uint32_t d = 0; d < D; d++) {
         col[2 * d * P + k] = UINT32_MAX;
+        col[(2 * d + 1) * P + k] = CP_MFC_SIGN;
+      }
       continue;
     }
     uint32_t r = rules[k];
@@ -178,7 +181,7 @@ static void make_leaf(build_t *B, uint32_t node, const uint32_t *rules, uint32_t
     prio[k] = B->b->prio[r];
     for (uint32_t d = 0; d < D; d++) {
       col[2 * d * P + k] = box[d].lo;
-      col[(2 * d + 1) * P + k] = box[d].hi - box[d].lo;
+      col[(2 * d + 1) * P + k] = (box[d].hi - box[d].lo) ^ CP_MFC_SIGN;
     }
   }
   B->leaf_words += words;
@@ -525,6 +528,7 @@ static inline void walk_group(const cp_mfc_tree_t *tr, const uint32_t *const *ke
 /* Leaf scan, four entries at a time with vector compares (GCC/clang vector extensions:
  * SSE2 on x86-64, NEON on arm64, scalar elsewhere); the first matching entry wins. */
 typedef uint32_t v4u __attribute__((vector_size(16)));
+typedef int32_t v4i __attribute__((vector_size(16)));
 typedef float v4f __attribute__((vector_size(16)));
 
 static inline v4u load4(const uint32_t *p)
@@ -549,11 +553,13 @@ static inline uint32_t leaf_first_prio(const uint32_t *leaf, const uint32_t *key
 {
   uint32_t cnt = leaf[0], P = CP_MFC_PAD4(cnt);
   const uint32_t *prio = leaf + 4, *col = leaf + 4 + P;
+  const v4u sign = {CP_MFC_SIGN, CP_MFC_SIGN, CP_MFC_SIGN, CP_MFC_SIGN};
   for (uint32_t base = 0; base < P; base += 4) {
     v4u miss = {0, 0, 0, 0};
     for (uint32_t d = 0; d < D; d++) {
       v4u k = {key[d], key[d], key[d], key[d]};
-      miss |= (v4u)((k - load4(col + 2 * d * P + base)) > load4(col + (2 * d + 1) * P + base));
+      v4i diff = (v4i)((k - load4(col + 2 * d * P + base)) ^ sign);
+      miss |= (v4u)(diff > (v4i)load4(col + (2 * d + 1) * P + base));
       /* most entries of a leaf fail on the addresses (dims 0 and 1): stop early then */
       if (d == 1 && hit_mask(miss) == 0)
         break;

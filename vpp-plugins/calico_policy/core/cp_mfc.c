@@ -1,6 +1,7 @@
 /* Multi-field classifier: tree construction and burst lookup. See cp_mfc.h. */
 #include "cp_mfc.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -167,10 +168,12 @@ static void make_leaf(build_t *B, uint32_t node, const uint32_t *rules, uint32_t
   w[0] = n;
   uint32_t *prio = w + 4, *col = w + 4 + P;
   for (uint32_t k = 0; k < P; k++) {
-    if (k >= n) { /* padding: lo = max, span = 0 (and masked off by the count) */
+    if (k >= n) { /* padding: lo = max, span 0 (masked off by the count too) */
       prio[k] = UINT32_MAX;
-      for (uint32_t d = 0; d < D; d++)
+      for (uint32_t d = 0; d < D; d++) {
         col[2 * d * P + k] = UINT32_MAX;
+        col[(2 * d + 1) * P + k] = CP_MFC_SIGN;
+      }
       continue;
     }
     uint32_t r = rules[k];
@@ -178,7 +181,7 @@ static void make_leaf(build_t *B, uint32_t node, const uint32_t *rules, uint32_t
     prio[k] = B->b->prio[r];
     for (uint32_t d = 0; d < D; d++) {
       col[2 * d * P + k] = box[d].lo;
-      col[(2 * d + 1) * P + k] = box[d].hi - box[d].lo;
+      col[(2 * d + 1) * P + k] = (box[d].hi - box[d].lo) ^ CP_MFC_SIGN;
     }
   }
   B->leaf_words += words;
@@ -504,9 +507,10 @@ void cp_mfc_free(cp_mfc_t *t)
 /* ---- lookup ------------------------------------------------------------------------ */
 
 /* Walk g keys through one tree: `depth` rounds of one branch-free step per key (leaves
- * loop to themselves), so the loads of different keys overlap and nothing mispredicts. */
-static inline void walk_group(const cp_mfc_tree_t *tr, const uint32_t *keys, uint32_t D,
-                              uint32_t g, const uint32_t **leaf)
+ * loop to themselves), so the loads of different keys overlap and nothing mispredicts.
+ * key[j] points at the j-th key walked (a burst's keys minus those already decided). */
+static inline void walk_group(const cp_mfc_tree_t *tr, const uint32_t *const *key, uint32_t g,
+                              const uint32_t **leaf)
 {
   const cp_mfc_node_t *wn = tr->wnodes;
   uint32_t idx[GROUP];
@@ -515,7 +519,7 @@ static inline void walk_group(const cp_mfc_tree_t *tr, const uint32_t *keys, uin
   for (uint32_t s = 0; s < tr->depth; s++)
     for (uint32_t j = 0; j < g; j++) {
       cp_mfc_node_t nd = wn[idx[j]];
-      idx[j] = (nd.info & CP_MFC_IDX_MASK) + (keys[(size_t)j * D + (nd.info >> 28)] >= nd.thr);
+      idx[j] = (nd.info & CP_MFC_IDX_MASK) + (key[j][nd.info >> 28] >= nd.thr);
     }
   for (uint32_t j = 0; j < g; j++)
     leaf[j] = tr->leaves + tr->leafof[idx[j]];
@@ -524,6 +528,8 @@ static inline void walk_group(const cp_mfc_tree_t *tr, const uint32_t *keys, uin
 /* Leaf scan, four entries at a time with vector compares (GCC/clang vector extensions:
  * SSE2 on x86-64, NEON on arm64, scalar elsewhere); the first matching entry wins. */
 typedef uint32_t v4u __attribute__((vector_size(16)));
+typedef int32_t v4i __attribute__((vector_size(16)));
+typedef float v4f __attribute__((vector_size(16)));
 
 static inline v4u load4(const uint32_t *p)
 {
@@ -532,18 +538,35 @@ static inline v4u load4(const uint32_t *p)
   return v;
 }
 
+/* Bit i set when lane i of `miss` is zero (lanes are all-ones or zero). */
+static inline uint32_t hit_mask(v4u miss)
+{
+#if defined(__SSE2__)
+  return ~(uint32_t)__builtin_ia32_movmskps((v4f)miss) & 0xfu;
+#else
+  return (~miss[0] & 1u) | (~miss[1] & 2u) | (~miss[2] & 4u) | (~miss[3] & 8u);
+#endif
+}
+
 static inline uint32_t leaf_first_prio(const uint32_t *leaf, const uint32_t *key,
                                        const uint32_t D)
 {
   uint32_t cnt = leaf[0], P = CP_MFC_PAD4(cnt);
   const uint32_t *prio = leaf + 4, *col = leaf + 4 + P;
+  const v4u sign = {CP_MFC_SIGN, CP_MFC_SIGN, CP_MFC_SIGN, CP_MFC_SIGN};
   for (uint32_t base = 0; base < P; base += 4) {
     v4u miss = {0, 0, 0, 0};
     for (uint32_t d = 0; d < D; d++) {
       v4u k = {key[d], key[d], key[d], key[d]};
-      miss |= (v4u)((k - load4(col + 2 * d * P + base)) > load4(col + (2 * d + 1) * P + base));
+      v4i diff = (v4i)((k - load4(col + 2 * d * P + base)) ^ sign);
+      miss |= (v4u)(diff > (v4i)load4(col + (2 * d + 1) * P + base));
+      /* most entries of a leaf fail on the addresses (dims 0 and 1): stop early then */
+      if (d == 1 && hit_mask(miss) == 0)
+        break;
     }
-    uint32_t hit = (~miss[0] & 1u) | (~miss[1] & 2u) | (~miss[2] & 4u) | (~miss[3] & 8u);
+    /* padding entries never match: lo = UINT32_MAX, span = 0 (a key of UINT32_MAX in
+     * every dimension would, so mask them off by the count) */
+    uint32_t hit = hit_mask(miss);
     hit &= cnt - base >= 4 ? 0xfu : (1u << (cnt - base)) - 1;
     if (hit)
       return prio[base + (uint32_t)__builtin_ctz(hit)];
@@ -551,17 +574,31 @@ static inline uint32_t leaf_first_prio(const uint32_t *leaf, const uint32_t *key
   return UINT32_MAX;
 }
 
+/* Trees ascend by min_prio: a key whose best match so far is at or before a tree's
+ * min_prio cannot improve there, so it does not walk that tree (nor any later one). */
 static inline void classify_group(const cp_mfc_t *t, const uint32_t *k0, uint32_t g,
                                   const uint32_t D, int32_t *results)
 {
   uint32_t best[GROUP];
+  const uint32_t *key[GROUP];
+  uint32_t who[GROUP];
   for (uint32_t j = 0; j < g; j++)
     best[j] = UINT32_MAX;
   for (uint32_t tr = 0; tr < t->n_trees; tr++) {
-    const uint32_t *leaf[GROUP];
-    walk_group(&t->tree[tr], k0, D, g, leaf);
+    const cp_mfc_tree_t *tree = &t->tree[tr];
+    uint32_t m = 0;
     for (uint32_t j = 0; j < g; j++) {
-      uint32_t p = leaf_first_prio(leaf[j], k0 + (size_t)j * D, D);
+      key[m] = k0 + (size_t)j * D;
+      who[m] = j;
+      m += best[j] > tree->min_prio;
+    }
+    if (m == 0)
+      break;
+    const uint32_t *leaf[GROUP];
+    walk_group(tree, key, m, leaf);
+    for (uint32_t i = 0; i < m; i++) {
+      uint32_t p = leaf_first_prio(leaf[i], key[i], D);
+      uint32_t j = who[i];
       best[j] = p < best[j] ? p : best[j];
     }
   }

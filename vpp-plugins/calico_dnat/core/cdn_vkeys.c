@@ -14,16 +14,10 @@
 #include <string.h>
 
 #include "cdn_internal.h"
-#include "cp/flowhash.h"
 
 #define PAGE_BYTES (sizeof(cdn_vkey_t) * CDN_VKEY_PAGE)
 
 static uint32_t n_pages(uint32_t mask) { return (mask + 1) >> CDN_VKEY_PAGE_BITS; }
-
-static uint32_t vk_hash(uint8_t af, const cp_addr_t *a, uint8_t proto, uint16_t port)
-{
-  return cdn_vkey_hash(af, a, proto, port);
-}
 
 static cdn_vkey_t *slot_r(const cdn_ctx_t *ctx, uint32_t i)
 {
@@ -127,7 +121,7 @@ static cdn_vkey_t *slot_w(cdn_ctx_t *ctx, uint32_t i)
 static uint32_t find_slot(const cdn_ctx_t *ctx, uint8_t af, const cp_addr_t *a, uint8_t proto,
                           uint16_t port, int *found)
 {
-  uint32_t i = vk_hash(af, a, proto, port) & ctx->vk_mask;
+  uint32_t i = cdn_vkey_hash(af, a, proto, port) & ctx->vk_mask;
   for (;; i = (i + 1) & ctx->vk_mask) {
     const cdn_vkey_t *k = slot_r(ctx, i);
     if (!k->used) {
@@ -175,7 +169,7 @@ static int grow(cdn_ctx_t *ctx)
     const cdn_vkey_t *k = slot_r(ctx, i);
     if (!k->used)
       continue;
-    uint32_t j = vk_hash(k->af, &k->addr, k->proto, k->port) & new_mask;
+    uint32_t j = cdn_vkey_hash(k->af, &k->addr, k->proto, k->port) & new_mask;
     while (a.pages[j >> CDN_VKEY_PAGE_BITS][j & (CDN_VKEY_PAGE - 1)].used)
       j = (j + 1) & new_mask;
     a.pages[j >> CDN_VKEY_PAGE_BITS][j & (CDN_VKEY_PAGE - 1)] = *k;
@@ -219,7 +213,7 @@ static int remove_at(cdn_ctx_t *ctx, uint32_t i)
     const cdn_vkey_t *kj = slot_r(ctx, j);
     if (!kj->used)
       break;
-    uint32_t h = vk_hash(kj->af, &kj->addr, kj->proto, kj->port) & ctx->vk_mask;
+    uint32_t h = cdn_vkey_hash(kj->af, &kj->addr, kj->proto, kj->port) & ctx->vk_mask;
     /* kj may move into the hole at i when its home h is not cyclically in (i, j] */
     int stays = i <= j ? (h > i && h <= j) : (h > i || h <= j);
     if (stays)

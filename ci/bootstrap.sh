@@ -29,4 +29,5 @@ if [ "${CP_NATIVE_ARCH:-0}" = 1 ]; then
   defines+=(-C cmake.define.CP_NATIVE_ARCH=ON -C build-dir=build/skbuild/native)
 fi
 .venv/bin/python -m pip install -q "${defines[@]}" ".[test]"
-.venv/bin/python -c "import pycontrol._native" && echo "bootstrap: pycontrol installed in .venv"
+# -P keeps the checkout off sys.path: the installed package (not ./pycontrol) must import
+.venv/bin/python -P -c "import pycontrol._native" && echo "bootstrap: pycontrol installed in .venv"

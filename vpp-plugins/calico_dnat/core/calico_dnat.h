@@ -38,8 +38,9 @@ extern "C" {
 #define CDN_MAX_WORKERS 64
 #define CDN_MAX_BURST 256
 #define CDN_MAX_BACKENDS_PER_XLAT 4096 /* keeps Maglev M / N >= 16 at M = 65537 */
-#define CDN_MAGLEV_M_MIN 101           /* smallest table (prime) */
+#define CDN_MAGLEV_M_MIN 409           /* smallest table (prime): 1 to 4 backends */
 #define CDN_MAGLEV_M_MAX 65537         /* largest table (prime; 16-bit entries) */
+#define CDN_MAGLEV_SLACK_PERMILLE 45   /* a backend's entries <= its fair share + 4.5 % */
 #define CDN_MAX_PREFIXES 64            /* natOutgoing pools + exclusions, per kind */
 #define CDN_MAX_NODE_ADDRS 32
 #define CDN_INVALID_ID 0xffffffffu
@@ -138,8 +139,9 @@ uint32_t cdn_translation_next(cdn_ctx_t *ctx, uint32_t prev);
 uint32_t cdn_translation_count(cdn_ctx_t *ctx);
 /* A backend by id (as reported in cdn_result_t.backend); -ENOENT if unused. */
 int cdn_backend_get(cdn_ctx_t *ctx, uint32_t backend_id, cdn_backend_t *out);
-/* Maglev table size used for n backends: smallest prime >= 100 n within
- * [CDN_MAGLEV_M_MIN, CDN_MAGLEV_M_MAX]. */
+/* Maglev table size used for n backends: the smallest prime >= 409 * 2^k >= 100 n, within
+ * [CDN_MAGLEV_M_MIN, CDN_MAGLEV_M_MAX] (a ladder, so that M stays put while n changes
+ * between steps). */
 uint32_t cdn_maglev_size_for(uint32_t n_backends);
 
 /* ---- node addresses, SNAT ------------------------------------------------------------- */

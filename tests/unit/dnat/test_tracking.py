@@ -126,11 +126,13 @@ def test_detaching_the_hook_drops_tracked_sessions_and_stops_tracking(core, af, 
 
 def test_tracked_flows_count_against_the_session_limit(af):
     core = DnatCore(DnatConfig(max_sessions=2))
-    TestPolicy().attach(core)
+    pol = TestPolicy()  # kept alive: the core calls into it
+    pol.attach(core)
     a, b = addr(af, POD_A, 7), addr(af, POD_B, 8)
     res = core.process([tcp(af, a, b, 41000 + i, 80) for i in range(3)])
     assert [r.outcome for r in res[:2]] == [Outcome.NONE, Outcome.NONE]
     assert res[2].outcome is Outcome.SESSION_LIMIT and res[2].next is Next.DROP
+    assert pol.calls == 2
     TestPolicy.detach(core)
 
 

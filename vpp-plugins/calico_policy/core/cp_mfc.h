@@ -29,33 +29,41 @@ typedef struct {
   uint32_t lo, hi; /* inclusive */
 } cp_mfc_range_t;
 
-/* Internal node: key[dim] < thr goes to child, else child + 1. A leaf has dim 15 and
- * `child` is its word offset in `leaves`. */
+/* Internal node: cuts one dimension into up to CP_MFC_WAYS intervals by up to
+ * CP_MFC_WAYS - 1 ascending thresholds t_0 < t_1 < ...; a key goes to child
+ * `child + #{j : key[dim] >= t_j}` (children are adjacent). Thresholds are stored as
+ * (t_j - 1) ^ CP_MFC_SIGN, so "key >= t_j" is the signed compare
+ * (key ^ CP_MFC_SIGN) > stored_j, four at a time with one vector compare; unused slots
+ * hold CP_MFC_THR_NONE, which no key exceeds. `info` is dim << 28 | child; a leaf has
+ * dim CP_MFC_LEAF_DIM and `child` is its word offset in `leaves`. */
+#ifndef CP_MFC_WAYS
+#define CP_MFC_WAYS 8
+#endif
+#define CP_MFC_THR_NONE 0x7fffffffu
 typedef struct {
-  uint32_t thr;
-  uint32_t info; /* dim << 28 | child (or leaf offset) */
+  uint32_t thr[CP_MFC_WAYS]; /* CP_MFC_WAYS - 1 thresholds and a CP_MFC_THR_NONE slot */
 } cp_mfc_node_t;
 
 /* Leaf layout in `leaves` (32-bit words), columns padded to P = count rounded up to 4:
- * [count, 0, 0, 0], prio[P], then per dimension d: lo[P], span[P] with
- * span = (hi - lo) ^ CP_MFC_SIGN. Entries ascend by prio; a leaf test is the unsigned
- * (key - lo) <= hi - lo, done as a signed compare of (key - lo) ^ CP_MFC_SIGN with the
- * stored span (SSE2 and NEON have signed 32-bit vector compares: one instruction less per
- * dimension than an unsigned one), four entries at a time. */
+ * [count, 0, 0, 0], prio[P], then per dimension d: lo'[P], hi'[P] with x' = x ^
+ * CP_MFC_SIGN, so the unsigned lo <= key <= hi is the signed lo' <= key' <= hi' (SSE2 and
+ * NEON have signed 32-bit vector compares only), four entries at a time. Entries ascend
+ * by prio; padding entries have lo' = INT32_MAX and hi' = INT32_MIN and match no key. */
 #define CP_MFC_PAD4(n) (((n) + 3u) & ~3u)
 #define CP_MFC_SIGN 0x80000000u
 typedef struct {
-  cp_mfc_node_t *nodes; /* nodes[0] is the root */
+  cp_mfc_node_t *nodes; /* nodes[0] is the root (64-byte aligned) */
+  uint32_t *info;       /* per node: dim << 28 | child, or LEAF_DIM << 28 | leaf offset */
   uint32_t *leaves;
   uint32_t n_nodes, leaf_words;
   uint32_t min_prio; /* no entry of this tree has a lower priority */
   uint32_t n_rules;
-  uint32_t depth;          /* deepest leaf */
-  uint32_t pad;
-  /* For burst walks: the same nodes, but a leaf loops to itself (dim 0, thr 0, child =
-   * itself - 1), so every packet takes exactly `depth` branch-free steps; leafof[i] is
-   * leaf i's offset in `leaves`. */
-  cp_mfc_node_t *wnodes;
+  uint32_t depth;     /* deepest leaf (nodes on the way) */
+  uint32_t lock_depth; /* burst walks: steps taken before checking for early exit */
+  /* For burst walks: winfo[i] is info[i] except that a leaf loops to itself (dim 0,
+   * child = i; its thresholds are all CP_MFC_THR_NONE), so every packet takes exactly
+   * `depth` branch-free steps; leafof[i] is leaf i's offset in `leaves`. */
+  uint32_t *winfo;
   uint32_t *leafof;
 } cp_mfc_tree_t;
 
@@ -103,14 +111,18 @@ void cp_mfc_classify_burst(const cp_mfc_t *t, const uint32_t *keys, uint32_t n,
 /* Leaf of tree `t` for one key. */
 static inline const uint32_t *cp_mfc_leaf(const cp_mfc_tree_t *t, const uint32_t *key)
 {
-  const cp_mfc_node_t *nodes = t->nodes;
   uint32_t i = 0;
   for (;;) {
-    uint32_t info = nodes[i].info;
+    uint32_t info = t->info[i];
     uint32_t d = info >> 28;
     if (d == CP_MFC_LEAF_DIM)
       return t->leaves + (info & CP_MFC_IDX_MASK);
-    i = (info & CP_MFC_IDX_MASK) + (key[d] >= nodes[i].thr);
+    int32_t k = (int32_t)(key[d] ^ CP_MFC_SIGN);
+    const uint32_t *thr = t->nodes[i].thr;
+    uint32_t c = 0;
+    while (c < CP_MFC_WAYS && k > (int32_t)thr[c])
+      c++;
+    i = (info & CP_MFC_IDX_MASK) + c;
   }
 }
 
@@ -130,9 +142,11 @@ static inline int cp_mfc_leaf_match(const uint32_t *leaf, uint32_t k, const uint
 {
   uint32_t P = CP_MFC_PAD4(leaf[0]);
   const uint32_t *col = leaf + 4 + P;
-  for (uint32_t d = 0; d < n_dims; d++)
-    if (key[d] - col[2 * d * P + k] > (col[(2 * d + 1) * P + k] ^ CP_MFC_SIGN))
+  for (uint32_t d = 0; d < n_dims; d++) {
+    int32_t kf = (int32_t)(key[d] ^ CP_MFC_SIGN);
+    if (kf < (int32_t)col[2 * d * P + k] || kf > (int32_t)col[(2 * d + 1) * P + k])
       return 0;
+  }
   return 1;
 }
 

@@ -468,13 +468,9 @@ static int build_tree(const cp_mfc_builder_t *b, uint32_t flags, uint32_t *rules
   if (!B.oom) {
     out->nodes = aligned_alloc(64, nbytes);
     out->info = malloc(B.n_nodes * sizeof(uint32_t));
-    out->winfo = malloc(B.n_nodes * sizeof(uint32_t));
-    out->leafof = malloc(B.n_nodes * sizeof(uint32_t));
-    if (!out->nodes || !out->info || !out->winfo || !out->leafof) {
+    if (!out->nodes || !out->info) {
       free(out->nodes);
       free(out->info);
-      free(out->winfo);
-      free(out->leafof);
       B.oom = 1;
     }
   }
@@ -490,11 +486,11 @@ static int build_tree(const cp_mfc_builder_t *b, uint32_t flags, uint32_t *rules
   free(B.info);
   for (uint32_t i = 0; i < B.n_nodes; i++) {
     uint32_t info = out->info[i];
-    out->leafof[i] = 0;
-    out->winfo[i] = info;
+    uint32_t *w = out->nodes[i].thr;
+    w[CP_MFC_WAYS - 1] = info; /* the burst walk's next-node word */
     if (info >> 28 == CP_MFC_LEAF_DIM) {
-      out->leafof[i] = info & CP_MFC_IDX_MASK;
-      out->winfo[i] = i; /* dim 0, child = itself: its thresholds are all THR_NONE */
+      w[CP_MFC_WAYS - 1] = i; /* dim 0, child = itself: thr[0] is THR_NONE, rank 0 */
+      w[1] = info & CP_MFC_IDX_MASK;
     }
   }
   out->depth = B.max_depth;
@@ -514,7 +510,7 @@ static int build_tree(const cp_mfc_builder_t *b, uint32_t flags, uint32_t *rules
     t->max_depth = B.max_depth;
   if (B.max_leaf > t->max_leaf)
     t->max_leaf = B.max_leaf;
-  t->memory_bytes += (uint64_t)nbytes + (uint64_t)B.n_nodes * 3 * sizeof(uint32_t) +
+  t->memory_bytes += (uint64_t)nbytes + (uint64_t)B.n_nodes * sizeof(uint32_t) +
                      (uint64_t)B.leaf_words * sizeof(uint32_t);
   return 0;
 }
@@ -524,8 +520,6 @@ static void tree_free(cp_mfc_tree_t *tr)
   free(tr->nodes);
   free(tr->info);
   free(tr->leaves);
-  free(tr->winfo);
-  free(tr->leafof);
   memset(tr, 0, sizeof(*tr));
 }
 
@@ -754,20 +748,14 @@ static inline uint32_t node_rank(const cp_mfc_node_t *nd, v4i k)
   const __m128i *th = (const __m128i *)nd->thr;
   __m128i c0 = _mm_cmpgt_epi32(kk, _mm_load_si128(th));
   __m128i c1 = _mm_cmpgt_epi32(kk, _mm_load_si128(th + 1));
-#if CP_MFC_WAYS == 8
-  uint32_t m = (uint32_t)_mm_movemask_epi8(_mm_packs_epi32(c0, c1)); /* 2 bits per lane */
+  /* 2 mask bits per slot; the last slot is the next-node word, not a threshold */
+  uint32_t m = (uint32_t)_mm_movemask_epi8(_mm_packs_epi32(c0, c1)) & 0x3fffu;
   return (uint32_t)__builtin_ctz(m + 1) >> 1;
 #else
-  __m128i c2 = _mm_cmpgt_epi32(kk, _mm_load_si128(th + 2));
-  __m128i c3 = _mm_cmpgt_epi32(kk, _mm_load_si128(th + 3));
-  __m128i b = _mm_packs_epi16(_mm_packs_epi32(c0, c1), _mm_packs_epi32(c2, c3));
-  return (uint32_t)__builtin_ctz((uint32_t)_mm_movemask_epi8(b) + 1);
-#endif
-#else
-  v4i c = {0, 0, 0, 0};
-  for (uint32_t w = 0; w < CP_MFC_WAYS; w += 4)
-    c += k > (v4i)load4(nd->thr + w);
-  return (uint32_t)-(c[0] + c[1] + c[2] + c[3]);
+  uint32_t c = 0;
+  while (c < CP_MFC_WAYS - 1 && k[0] > (int32_t)nd->thr[c])
+    c++;
+  return c;
 #endif
 }
 
@@ -777,7 +765,6 @@ static inline uint32_t node_rank(const cp_mfc_node_t *nd, v4i k)
 static inline void walk_group(const cp_mfc_tree_t *tr, const v4i *const *key, uint32_t g,
                               const uint32_t **leaf)
 {
-  const uint32_t *winfo = tr->winfo;
   const cp_mfc_node_t *nodes = tr->nodes;
   uint32_t idx[GROUP];
   for (uint32_t j = 0; j < GROUP; j++)
@@ -785,23 +772,23 @@ static inline void walk_group(const cp_mfc_tree_t *tr, const v4i *const *key, ui
   uint32_t s = 0;
   for (; s < tr->lock_depth; s++)
     for (uint32_t j = 0; j < g; j++) {
-      uint32_t i = idx[j], w = winfo[i];
+      uint32_t i = idx[j], w = nodes[i].thr[CP_MFC_WAYS - 1];
       idx[j] = (w & CP_MFC_IDX_MASK) + node_rank(&nodes[i], key[j][w >> 28]);
     }
   /* then stop as soon as every key is at its leaf */
   for (; s < tr->depth; s++) {
     uint32_t live = 0;
     for (uint32_t j = 0; j < g; j++)
-      live |= winfo[idx[j]] ^ idx[j];
+      live |= nodes[idx[j]].thr[CP_MFC_WAYS - 1] ^ idx[j];
     if (!live)
       break;
     for (uint32_t j = 0; j < g; j++) {
-      uint32_t i = idx[j], w = winfo[i];
+      uint32_t i = idx[j], w = nodes[i].thr[CP_MFC_WAYS - 1];
       idx[j] = (w & CP_MFC_IDX_MASK) + node_rank(&nodes[i], key[j][w >> 28]);
     }
   }
   for (uint32_t j = 0; j < g; j++)
-    leaf[j] = tr->leaves + tr->leafof[idx[j]];
+    leaf[j] = tr->leaves + nodes[idx[j]].thr[1];
 }
 
 static inline uint32_t leaf_first_prio(const uint32_t *leaf, const v4i *key, const uint32_t D)

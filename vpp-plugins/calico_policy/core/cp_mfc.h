@@ -34,14 +34,19 @@ typedef struct {
  * `child + #{j : key[dim] >= t_j}` (children are adjacent). Thresholds are stored as
  * (t_j - 1) ^ CP_MFC_SIGN, so "key >= t_j" is the signed compare
  * (key ^ CP_MFC_SIGN) > stored_j, four at a time with one vector compare; unused slots
- * hold CP_MFC_THR_NONE, which no key exceeds. `info` is dim << 28 | child; a leaf has
- * dim CP_MFC_LEAF_DIM and `child` is its word offset in `leaves`. */
-#ifndef CP_MFC_WAYS
+ * hold CP_MFC_THR_NONE, which no key exceeds. The last slot is not a threshold but the
+ * burst walk's next-node word (see below), so a walk step reads one 32-byte node and
+ * nothing else. `info[i]` is dim << 28 | child; a leaf has dim CP_MFC_LEAF_DIM and
+ * `child` is its word offset in `leaves`.
+ *
+ * Burst walks: thr[CP_MFC_WAYS - 1] is info[i], except that a leaf loops to itself
+ * (dim 0, child = i): a leaf's thr[0] is CP_MFC_THR_NONE, so its rank is 0 whatever the
+ * other slots hold, and its thr[1] is its offset in `leaves`. Every packet takes exactly
+ * `depth` branch-free steps (or stops early once every key of the group is at a leaf). */
 #define CP_MFC_WAYS 8
-#endif
 #define CP_MFC_THR_NONE 0x7fffffffu
 typedef struct {
-  uint32_t thr[CP_MFC_WAYS]; /* CP_MFC_WAYS - 1 thresholds and a CP_MFC_THR_NONE slot */
+  uint32_t thr[CP_MFC_WAYS];
 } cp_mfc_node_t;
 
 /* Leaf layout in `leaves` (32-bit words), columns padded to P = count rounded up to 4:
@@ -60,11 +65,6 @@ typedef struct {
   uint32_t n_rules;
   uint32_t depth;     /* deepest leaf (nodes on the way) */
   uint32_t lock_depth; /* burst walks: steps taken before checking for early exit */
-  /* For burst walks: winfo[i] is info[i] except that a leaf loops to itself (dim 0,
-   * child = i; its thresholds are all CP_MFC_THR_NONE), so every packet takes exactly
-   * `depth` branch-free steps; leafof[i] is leaf i's offset in `leaves`. */
-  uint32_t *winfo;
-  uint32_t *leafof;
 } cp_mfc_tree_t;
 
 /* Rules are partitioned by which of the two address dimensions are "large" (wider than
@@ -120,7 +120,7 @@ static inline const uint32_t *cp_mfc_leaf(const cp_mfc_tree_t *t, const uint32_t
     int32_t k = (int32_t)(key[d] ^ CP_MFC_SIGN);
     const uint32_t *thr = t->nodes[i].thr;
     uint32_t c = 0;
-    while (c < CP_MFC_WAYS && k > (int32_t)thr[c])
+    while (c < CP_MFC_WAYS - 1 && k > (int32_t)thr[c])
       c++;
     i = (info & CP_MFC_IDX_MASK) + c;
   }

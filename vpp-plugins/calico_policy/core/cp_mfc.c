@@ -15,6 +15,10 @@
 #define BUDGET 16      /* a single tree or a merged one: at most BUDGET copies per rule */
 #define MERGE_TRIES 3    /* attempts to merge two partitions into one tree */
 #define MERGE_MAX 1024   /* ... of at most this many rules */
+#define HEAD_FROM 2048  /* partitioned sets of >= 2048 rules: */
+#define HEAD_DIV 16     /* the first n / 16 rules form a head tree */
+#define HEAD_MIN 16     /* ... of at least 16 rules */
+#define HEAD_MAX 1024   /* ... and at most 1024 (halved until within budget) */
 #define GROUP 16       /* packets walked through the tree in lockstep */
 
 struct cp_mfc_builder {
@@ -585,9 +589,29 @@ cp_mfc_t *cp_mfc_build(const cp_mfc_builder_t *b, uint32_t flags)
   grp_t grp[CP_MFC_MAX_TREES];
   uint32_t n_grp = 0;
   memset(grp, 0, sizeof(grp));
-  for (uint32_t g = 0; g < CP_MFC_MAX_TREES; g++) {
+  /* the head: the first rules in priority order, of every shape, in a tree of their own,
+   * walked first; a key matched there (often most keys: the first rules of a list tend to
+   * be its broadest) skips every later tree, whose min_prio is past the head */
+  uint32_t H = n >= HEAD_FROM ? n / HEAD_DIV : 0;
+  H = H > HEAD_MAX ? HEAD_MAX : H;
+  for (; H >= HEAD_MIN; H /= 2) {
+    int rc = build_tree(b, flags, order, H, (uint64_t)H * BUDGET + 4096, &grp[0].tree,
+                        &grp[0].st);
+    if (rc == -1)
+      goto fail;
+    if (rc == 0) {
+      grp[0].built = 1;
+      grp[0].n = H;
+      n_grp = 1;
+      break;
+    }
+  }
+  if (!n_grp)
+    H = 0;
+  uint32_t first = n_grp; /* groups past the head */
+  for (uint32_t g = 0; g < CP_MFC_N_SIGS; g++) {
     uint32_t m = 0;
-    for (uint32_t i = 0; i < n; i++) {
+    for (uint32_t i = H; i < n; i++) {
       const cp_mfc_range_t *box = b->box + (size_t)order[i] * D;
       uint32_t sig = 0;
       if (D > 1) {
@@ -608,14 +632,14 @@ cp_mfc_t *cp_mfc_build(const cp_mfc_builder_t *b, uint32_t flags)
   }
   for (uint32_t i = 0; i < n; i++)
     part[order[i]] = i; /* rank: position in priority order */
-  for (uint32_t tries = 0; n_grp > 1 && tries < MERGE_TRIES;) {
-    /* the smallest group with each larger one, smallest first */
-    uint32_t sm = 0;
-    for (uint32_t g = 1; g < n_grp; g++)
+  for (uint32_t tries = 0; n_grp > first + 1 && tries < MERGE_TRIES;) {
+    /* the smallest group with each larger one, smallest first (the head stays alone) */
+    uint32_t sm = first;
+    for (uint32_t g = first + 1; g < n_grp; g++)
       if (grp[g].n < grp[sm].n)
         sm = g;
     uint32_t oth[CP_MFC_MAX_TREES], n_oth = 0; /* the others, ascending size */
-    for (uint32_t g = 0; g < n_grp; g++) {
+    for (uint32_t g = first; g < n_grp; g++) {
       if (g == sm)
         continue;
       uint32_t k = n_oth++;

@@ -1,13 +1,16 @@
 /*
  * Multi-field packet classifier: first match over boxes (one inclusive range per
- * dimension, up to CP_MFC_MAX_DIMS 32-bit dimensions) by a decision tree in the style of
- * HyperSplit: binary nodes split one dimension at a threshold chosen to balance the
- * rules on both sides; leaves hold at most a few rules, in priority order, with their
- * boxes inline so a leaf scan touches no other memory. The built tree is immutable.
+ * dimension, up to CP_MFC_MAX_DIMS 32-bit dimensions) by decision trees: HyperSplit-style
+ * cuts at rule endpoints, but multi-way (a node cuts one dimension into up to 8
+ * intervals); leaves hold at most a few rules, in priority order, with their boxes
+ * inline so a leaf scan touches no other memory. Sets that replicate too much in one tree
+ * are split into a head tree (their first rules) and partitions by address shape. The
+ * built trees are immutable.
  *
- * Lookup cost is the tree depth (O(log n) for the usual rule sets) plus a bounded leaf
- * scan, independent of the number of rules; bursts walk several packets through the tree
- * in lockstep so the dependent loads of different packets overlap.
+ * Lookup cost is the trees' depth (a few levels for the usual rule sets) plus bounded
+ * leaf scans, independent of the number of rules; bursts walk 16 packets through a tree
+ * in lockstep so the dependent loads of different packets overlap, and a packet matched
+ * in an earlier tree skips the trees whose rules all come after its match.
  *
  * The calico_policy engine builds one per (program, address family); the benchmark uses
  * it directly over ClassBench 5-tuples, next to rte_acl.
@@ -70,7 +73,8 @@ typedef struct {
 /* Rules are partitioned by which of the two address dimensions are "large" (wider than
  * CP_MFC_LARGE_SPAN): a tree whose rules are all narrow in a dimension can cut that
  * dimension without copying rules into both halves (the EffiCuts/CutSplit idea). */
-#define CP_MFC_MAX_TREES 4
+#define CP_MFC_N_SIGS 4   /* address-shape partitions */
+#define CP_MFC_MAX_TREES 5 /* a head tree (the first rules) and one per partition */
 #define CP_MFC_LARGE_SPAN 0x00ffffffu
 
 typedef struct cp_mfc {

@@ -270,9 +270,11 @@ static uint32_t cover(const build_t *B, uint32_t m, uint32_t n, uint64_t T, uint
   return k;
 }
 
-/* Choose the cut: per dimension, the least T for which CP_MFC_WAYS intervals of at most T
- * rules cover the region (binary search over T on a greedy cover); the dimension with the
- * least T wins (ties: fewer copies). Returns 0 when no cut separates anything. */
+/* Choose the cut: per dimension and number of intervals k = 2, 3, ..., CP_MFC_WAYS, the
+ * least T for which a greedy cover by k intervals of at most T rules each exists (binary
+ * search over T); per dimension the largest k whose rule copies stay within SPFAC * n
+ * (k = 2 always); over the dimensions the least T (ties: fewer copies). Returns 0 when no
+ * cut separates anything. */
 static int choose_split(build_t *B, const uint32_t *rules, uint32_t n,
                         const cp_mfc_range_t *region, split_t *best)
 {

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cp_mfc.h"
 
@@ -61,7 +62,11 @@ int main(int argc, char **argv)
   for (uint32_t i = 0; i < n_rules; i++)
     if (cp_mfc_builder_add(b, i, (const cp_mfc_range_t *)(rules + (size_t)i * 10)) != 0)
       return 2;
+  struct timespec t0, t1;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
   cp_mfc_t *t = cp_mfc_build(b, CP_MFC_F_FIRST_MATCH_ONLY);
+  clock_gettime(CLOCK_MONOTONIC, &t1);
+  double build_ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
   cp_mfc_builder_destroy(b);
   if (!t)
     return 2;
@@ -94,7 +99,7 @@ int main(int argc, char **argv)
   for (uint32_t k = 0; k < t->n_trees; k++)
     printf(" [tree %u: rules %u depth %u nodes %u]", k, t->tree[k].n_rules, t->tree[k].depth,
            t->tree[k].n_nodes);
-  printf("\n");
+  printf(" build_ms %.1f memory_bytes %" PRIu64 "\n", build_ms, t->memory_bytes);
   if (check)
     printf("mismatches vs linear scan: %u\n", bad);
   cp_mfc_free(t);

@@ -5,8 +5,20 @@
 #include <stdlib.h>
 #include <string.h>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #define BINTH 8        /* rules per leaf the builder aims for */
 #define MAX_DEPTH 48   /* safety bound on recursion */
+#define SPFAC 4        /* a multi-way cut makes at most SPFAC * n rule copies */
+#define BUDGET 16      /* a single tree or a merged one: at most BUDGET copies per rule */
+#define MERGE_TRIES 3    /* attempts to merge two partitions into one tree */
+#define MERGE_MAX 1024   /* ... of at most this many rules */
+#define HEAD_FROM 2048  /* partitioned sets of >= 2048 rules: */
+#define HEAD_DIV 16     /* the first n / 16 rules form a head tree */
+#define HEAD_MIN 16     /* ... of at least 16 rules */
+#define HEAD_MAX 1024   /* ... and at most 1024 (halved until within budget) */
 #define GROUP 16       /* packets walked through the tree in lockstep */
 
 struct cp_mfc_builder {
@@ -71,11 +83,13 @@ typedef struct {
   uint32_t n_dims;
   const uint32_t *order; /* rule indexes sorted by (prio, insertion) */
   cp_mfc_node_t *nodes;
+  uint32_t *info;
   uint32_t n_nodes, cap_nodes;
   uint32_t *leaves;
   uint32_t leaf_words, cap_leaf;
-  uint32_t n_leaves, max_depth, max_leaf;
-  uint32_t *tmp_lo, *tmp_hi; /* scratch for split selection, 2 x n_rules */
+  uint32_t n_leaves, max_depth, max_leaf, min_depth;
+  uint32_t *tmp_lo, *tmp_hi; /* scratch for split selection, n_rules each */
+  uint32_t *cand, *cl, *ch;  /* candidate thresholds and their counts, 2 x n_rules + 1 */
   uint64_t entries, max_entries; /* leaf entries so far; budget (rule copies) */
   int oom;                       /* 1: out of memory, 2: over the entry budget */
 } build_t;
@@ -133,10 +147,21 @@ static uint32_t new_nodes(build_t *B, uint32_t k)
       return UINT32_MAX;
     }
     B->nodes = nn;
+    uint32_t *ni = realloc(B->info, cap * sizeof(*ni));
+    if (!ni) {
+      B->oom = 1;
+      return UINT32_MAX;
+    }
+    B->info = ni;
     B->cap_nodes = cap;
   }
   uint32_t i = B->n_nodes;
   B->n_nodes += k;
+  for (uint32_t j = i; j < i + k; j++) {
+    for (uint32_t w = 0; w < CP_MFC_WAYS; w++)
+      B->nodes[j].thr[w] = CP_MFC_THR_NONE;
+    B->info[j] = 0;
+  }
   return i;
 }
 
@@ -171,7 +196,7 @@ static void make_leaf(build_t *B, uint32_t node, const uint32_t *rules, uint32_t
     if (k >= n) { /* padding: lo = max, span 0 (masked off by the count too) */
       prio[k] = UINT32_MAX;
       for (uint32_t d = 0; d < D; d++) {
-        col[2 * d * P + k] = UINT32_MAX;
+        col[2 * d * P + k] = CP_MFC_THR_NONE; /* lo' = INT32_MAX, hi' = INT32_MIN */
         col[(2 * d + 1) * P + k] = CP_MFC_SIGN;
       }
       continue;
@@ -180,16 +205,17 @@ static void make_leaf(build_t *B, uint32_t node, const uint32_t *rules, uint32_t
     const cp_mfc_range_t *box = B->b->box + (size_t)r * D;
     prio[k] = B->b->prio[r];
     for (uint32_t d = 0; d < D; d++) {
-      col[2 * d * P + k] = box[d].lo;
-      col[(2 * d + 1) * P + k] = (box[d].hi - box[d].lo) ^ CP_MFC_SIGN;
+      col[2 * d * P + k] = box[d].lo ^ CP_MFC_SIGN;
+      col[(2 * d + 1) * P + k] = box[d].hi ^ CP_MFC_SIGN;
     }
   }
   B->leaf_words += words;
-  B->nodes[node].thr = 0;
-  B->nodes[node].info = CP_MFC_LEAF_DIM << 28 | off;
+  B->info[node] = CP_MFC_LEAF_DIM << 28 | off;
   B->n_leaves++;
   if (depth > B->max_depth)
     B->max_depth = depth;
+  if (depth < B->min_depth)
+    B->min_depth = depth;
   if (n > B->max_leaf)
     B->max_leaf = n;
 }
@@ -202,14 +228,59 @@ static int covers(const cp_mfc_range_t *box, const cp_mfc_range_t *region, uint3
   return 1;
 }
 
-/* Choose the split (dim, thr) minimising max(#left, #right) (ties: the sum). Returns 0
- * when no threshold separates anything. */
+/* A multi-way cut of one dimension: k intervals split by k - 1 ascending thresholds. */
+typedef struct {
+  uint32_t dim, k;
+  uint32_t thr[CP_MFC_WAYS];
+  uint64_t max, sum; /* rules in the fullest interval; rule copies over all intervals */
+} split_t;
+
+/* Greedy cover of the candidates [0, m) of one dimension by intervals holding at most T
+ * rules each: an interval from candidate i (the region's low end for i = UINT32_MAX) to
+ * candidate j holds cl[j] - ch[i] rules (lo < cand[j] minus hi < cand[i]); the last ends
+ * at the region's high end (cl = n). Returns the number of intervals, stopping past
+ * `kmax`; fills thresholds, the fullest interval and the copies when `out` is given. */
+static uint32_t cover(const build_t *B, uint32_t m, uint32_t n, uint64_t T, uint32_t kmax,
+                      split_t *out)
+{
+  uint32_t k = 0, s = UINT32_MAX; /* s: the interval's start candidate */
+  uint64_t mx = 0, sum = 0;
+  for (;;) {
+    uint32_t h = s == UINT32_MAX ? 0 : B->ch[s];
+    uint32_t e = s + 1; /* at least one candidate further (s + 1 == 0 from the low end) */
+    while (e < m && (uint64_t)((e + 1 < m ? B->cl[e + 1] : n) - h) <= T)
+      e++;
+    uint64_t cnt = (e < m ? B->cl[e] : n) - h;
+    k++;
+    mx = cnt > mx ? cnt : mx;
+    sum += cnt;
+    if (k > kmax)
+      return k;
+    if (e >= m)
+      break;
+    if (out)
+      out->thr[k - 1] = B->cand[e];
+    s = e;
+  }
+  if (out) {
+    out->k = k;
+    out->max = mx;
+    out->sum = sum;
+  }
+  return k;
+}
+
+/* Choose the cut: per dimension and number of intervals k = 2, 3, ..., CP_MFC_WAYS, the
+ * least T for which a greedy cover by k intervals of at most T rules each exists (binary
+ * search over T); per dimension the largest k whose rule copies stay within SPFAC * n
+ * (k = 2 always); over the dimensions the least T (ties: fewer copies). Returns 0 when no
+ * cut separates anything. */
 static int choose_split(build_t *B, const uint32_t *rules, uint32_t n,
-                        const cp_mfc_range_t *region, uint32_t *dim_out, uint32_t *thr_out)
+                        const cp_mfc_range_t *region, split_t *best)
 {
   uint32_t D = B->n_dims;
-  uint64_t best = UINT64_MAX;
   int found = 0;
+  best->max = UINT64_MAX;
   for (uint32_t d = 0; d < D; d++) {
     uint32_t rlo = region[d].lo, rhi = region[d].hi;
     if (rlo == rhi)
@@ -222,17 +293,14 @@ static int choose_split(build_t *B, const uint32_t *rules, uint32_t n,
     }
     sort_u32(los, n);
     sort_u32(his, n);
-    /* candidates: t in (rlo, rhi]; left = lo < t, right = hi >= t */
-    uint32_t il = 0, ih = 0; /* counts of los < t, his < t */
-    uint32_t a = 0, c = 0;
+    /* candidates t in (rlo, rhi]: each lo > rlo and each hi + 1 <= rhi, ascending and
+     * distinct, with cl = #(lo < t) and ch = #(hi < t) */
+    uint32_t m = 0, a = 0, c = 0, il = 0, ih = 0;
+    while (a < n && los[a] <= rlo)
+      a++;
     for (;;) {
-      /* next candidate: smallest of los[a] (> rlo) and his[c] + 1 (<= rhi) */
-      while (a < n && los[a] <= rlo)
-        a++;
-      while (c < n && his[c] >= rhi)
-        c = n; /* his sorted: every later hi is rhi too */
       uint64_t t1 = a < n ? los[a] : UINT64_MAX;
-      uint64_t t2 = c < n ? (uint64_t)his[c] + 1 : UINT64_MAX;
+      uint64_t t2 = c < n && his[c] < rhi ? (uint64_t)his[c] + 1 : UINT64_MAX;
       uint64_t t = t1 < t2 ? t1 : t2;
       if (t == UINT64_MAX)
         break;
@@ -240,19 +308,52 @@ static int choose_split(build_t *B, const uint32_t *rules, uint32_t n,
         il++;
       while (ih < n && his[ih] < t)
         ih++;
-      uint32_t L = il, R = n - ih;
-      uint64_t mx = L > R ? L : R;
-      uint64_t cost = mx << 32 | (uint64_t)(L + R);
-      if (mx < n && cost < best) {
-        best = cost;
-        *dim_out = d;
-        *thr_out = (uint32_t)t;
-        found = 1;
-      }
+      B->cand[m] = (uint32_t)t;
+      B->cl[m] = il;
+      B->ch[m] = ih;
+      m++;
       while (a < n && los[a] <= t)
         a++;
       while (c < n && (uint64_t)his[c] + 1 <= t)
         c++;
+    }
+    if (m == 0)
+      continue;
+    /* per number of intervals k = 2, 3, ...: the least T with a cover of at most k
+     * intervals; keep the largest k whose copies stay within SPFAC * n (k = 2 always) */
+    split_t cur;
+    memset(&cur, 0, sizeof(cur));
+    int have = 0;
+    uint64_t hi = n;
+    for (uint32_t k = 2; k <= CP_MFC_WAYS; k++) {
+      uint64_t lo = 1;
+      if (cover(B, m, n, hi, k, NULL) > k)
+        break;
+      while (lo < hi) {
+        uint64_t mid = (lo + hi) / 2;
+        if (cover(B, m, n, mid, k, NULL) <= k)
+          hi = mid;
+        else
+          lo = mid + 1;
+      }
+      split_t s;
+      memset(&s, 0, sizeof(s));
+      s.dim = d;
+      cover(B, m, n, lo, k, &s);
+      if (s.k < 2 || s.max >= n)
+        continue;
+      if (have && s.sum > (uint64_t)n * SPFAC)
+        break;
+      if (have && s.k == cur.k)
+        break; /* more intervals do not help */
+      cur = s;
+      have = 1;
+    }
+    if (!have)
+      continue;
+    if (cur.max < best->max || (cur.max == best->max && cur.sum < best->sum)) {
+      *best = cur;
+      found = 1;
     }
   }
   return found;
@@ -271,37 +372,42 @@ static void build_node(build_t *B, uint32_t node, uint32_t *rules, uint32_t n,
         break;
       }
   }
-  uint32_t dim = 0, thr = 0;
-  if (n <= BINTH || depth >= MAX_DEPTH || !choose_split(B, rules, n, region, &dim, &thr)) {
+  split_t sp;
+  if (n <= BINTH || depth >= MAX_DEPTH || !choose_split(B, rules, n, region, &sp)) {
     make_leaf(B, node, rules, n, depth);
     return;
   }
-  uint32_t child = new_nodes(B, 2);
+  uint32_t child = new_nodes(B, sp.k);
   if (child == UINT32_MAX)
     return;
-  B->nodes[node].thr = thr;
-  B->nodes[node].info = dim << 28 | child;
-  /* partition into left/right copies (a rule straddling thr goes to both) */
+  uint32_t dim = sp.dim;
+  for (uint32_t j = 0; j + 1 < sp.k; j++)
+    B->nodes[node].thr[j] = (sp.thr[j] - 1) ^ CP_MFC_SIGN;
+  B->info[node] = dim << 28 | child;
+  /* the rules meeting each interval (a rule spanning several goes to each) */
   uint32_t *sub = malloc((size_t)n * sizeof(*sub));
   if (!sub) {
     B->oom = 1;
     return;
   }
-  uint32_t m = 0;
-  for (uint32_t k = 0; k < n; k++)
-    if (B->b->box[(size_t)rules[k] * D + dim].lo < thr)
-      sub[m++] = rules[k];
   uint32_t saved_lo = region[dim].lo, saved_hi = region[dim].hi;
-  region[dim].hi = thr - 1;
-  build_node(B, child, sub, m, region, depth + 1);
-  region[dim].hi = saved_hi;
-  m = 0;
-  for (uint32_t k = 0; k < n; k++)
-    if (B->b->box[(size_t)rules[k] * D + dim].hi >= thr)
-      sub[m++] = rules[k];
-  region[dim].lo = thr;
-  build_node(B, child + 1, sub, m, region, depth + 1);
+  for (uint32_t j = 0; j < sp.k; j++) {
+    uint32_t ilo = j == 0 ? saved_lo : sp.thr[j - 1];
+    uint32_t ihi = j + 1 == sp.k ? saved_hi : sp.thr[j] - 1;
+    uint32_t m = 0;
+    for (uint32_t k = 0; k < n; k++) {
+      const cp_mfc_range_t *r = B->b->box + (size_t)rules[k] * D + dim;
+      if (r->lo <= ihi && r->hi >= ilo)
+        sub[m++] = rules[k];
+    }
+    region[dim].lo = ilo;
+    region[dim].hi = ihi;
+    build_node(B, child + j, sub, m, region, depth + 1);
+    if (B->oom)
+      break;
+  }
   region[dim].lo = saved_lo;
+  region[dim].hi = saved_hi;
   free(sub);
 }
 
@@ -341,12 +447,16 @@ static int build_tree(const cp_mfc_builder_t *b, uint32_t flags, uint32_t *rules
   build_t B;
   memset(&B, 0, sizeof(B));
   B.max_entries = max_entries;
+  B.min_depth = UINT32_MAX;
   B.b = b;
   B.flags = flags;
   B.n_dims = b->n_dims;
   B.tmp_lo = malloc((size_t)(n ? n : 1) * sizeof(uint32_t));
   B.tmp_hi = malloc((size_t)(n ? n : 1) * sizeof(uint32_t));
-  if (!B.tmp_lo || !B.tmp_hi || new_nodes(&B, 1) == UINT32_MAX)
+  B.cand = malloc((2 * (size_t)n + 1) * sizeof(uint32_t));
+  B.cl = malloc((2 * (size_t)n + 1) * sizeof(uint32_t));
+  B.ch = malloc((2 * (size_t)n + 1) * sizeof(uint32_t));
+  if (!B.tmp_lo || !B.tmp_hi || !B.cand || !B.cl || !B.ch || new_nodes(&B, 1) == UINT32_MAX)
     B.oom = 1;
   cp_mfc_range_t region[CP_MFC_MAX_DIMS];
   for (uint32_t d = 0; d < b->n_dims; d++) {
@@ -357,33 +467,42 @@ static int build_tree(const cp_mfc_builder_t *b, uint32_t flags, uint32_t *rules
     build_node(&B, 0, rules, n, region, 0);
   free(B.tmp_lo);
   free(B.tmp_hi);
+  free(B.cand);
+  free(B.cl);
+  free(B.ch);
+  size_t nbytes = ((size_t)B.n_nodes * sizeof(cp_mfc_node_t) + 63) & ~(size_t)63;
+  if (!B.oom) {
+    out->nodes = aligned_alloc(64, nbytes);
+    out->info = malloc(B.n_nodes * sizeof(uint32_t));
+    if (!out->nodes || !out->info) {
+      free(out->nodes);
+      free(out->info);
+      B.oom = 1;
+    }
+  }
   if (B.oom) {
     free(B.nodes);
+    free(B.info);
     free(B.leaves);
     return -B.oom;
   }
-  cp_mfc_node_t *nn = realloc(B.nodes, B.n_nodes * sizeof(*nn));
-  out->nodes = nn ? nn : B.nodes;
-  out->wnodes = malloc(B.n_nodes * sizeof(cp_mfc_node_t));
-  out->leafof = malloc(B.n_nodes * sizeof(uint32_t));
-  if (!out->wnodes || !out->leafof) {
-    free(out->nodes);
-    free(B.leaves);
-    free(out->wnodes);
-    free(out->leafof);
-    return -1;
-  }
+  memcpy(out->nodes, B.nodes, (size_t)B.n_nodes * sizeof(cp_mfc_node_t));
+  memcpy(out->info, B.info, (size_t)B.n_nodes * sizeof(uint32_t));
+  free(B.nodes);
+  free(B.info);
   for (uint32_t i = 0; i < B.n_nodes; i++) {
-    cp_mfc_node_t nd = out->nodes[i];
-    out->leafof[i] = 0;
-    if (nd.info >> 28 == CP_MFC_LEAF_DIM) {
-      out->leafof[i] = nd.info & CP_MFC_IDX_MASK;
-      nd.thr = 0;
-      nd.info = (i - 1) & CP_MFC_IDX_MASK; /* dim 0; unused for a root leaf (depth 0) */
+    uint32_t info = out->info[i];
+    uint32_t *w = out->nodes[i].thr;
+    w[CP_MFC_WAYS - 1] = info; /* the burst walk's next-node word */
+    if (info >> 28 == CP_MFC_LEAF_DIM) {
+      w[CP_MFC_WAYS - 1] = i; /* dim 0, child = itself: thr[0] is THR_NONE, rank 0 */
+      w[1] = info & CP_MFC_IDX_MASK;
     }
-    out->wnodes[i] = nd;
   }
   out->depth = B.max_depth;
+  /* the walk checks for "all keys at leaves" only past lock_depth (a check costs about
+   * a fifth of a step): not worth it when the leaves are within one level */
+  out->lock_depth = B.min_depth + 1 < B.max_depth ? B.min_depth : B.max_depth;
   uint32_t *nl = realloc(B.leaves, (size_t)(B.leaf_words ? B.leaf_words : 1) * sizeof(*nl));
   out->leaves = nl ? nl : B.leaves;
   out->n_nodes = B.n_nodes;
@@ -397,9 +516,35 @@ static int build_tree(const cp_mfc_builder_t *b, uint32_t flags, uint32_t *rules
     t->max_depth = B.max_depth;
   if (B.max_leaf > t->max_leaf)
     t->max_leaf = B.max_leaf;
-  t->memory_bytes += (uint64_t)B.n_nodes * (2 * sizeof(cp_mfc_node_t) + sizeof(uint32_t)) +
+  t->memory_bytes += (uint64_t)nbytes + (uint64_t)B.n_nodes * sizeof(uint32_t) +
                      (uint64_t)B.leaf_words * sizeof(uint32_t);
   return 0;
+}
+
+static void tree_free(cp_mfc_tree_t *tr)
+{
+  free(tr->nodes);
+  free(tr->info);
+  free(tr->leaves);
+  memset(tr, 0, sizeof(*tr));
+}
+
+/* A partition of the rules (ascending priority) and, once built, its tree and the tree's
+ * statistics. */
+typedef struct {
+  uint32_t *rules;
+  uint32_t n;
+  int built;
+  cp_mfc_tree_t tree;
+  cp_mfc_t st;
+} grp_t;
+
+static void grp_free(grp_t *g)
+{
+  if (g->built)
+    tree_free(&g->tree);
+  free(g->rules);
+  memset(g, 0, sizeof(*g));
 }
 
 cp_mfc_t *cp_mfc_build(const cp_mfc_builder_t *b, uint32_t flags)
@@ -425,7 +570,7 @@ cp_mfc_t *cp_mfc_build(const cp_mfc_builder_t *b, uint32_t flags)
   {
     cp_mfc_tree_t tr;
     memset(&tr, 0, sizeof(tr));
-    int rc = build_tree(b, flags, order, n, (uint64_t)n * 16 + 4096, &tr, t);
+    int rc = build_tree(b, flags, order, n, (uint64_t)n * BUDGET + 4096, &tr, t);
     if (rc == 0) {
       t->tree[0] = tr;
       t->n_trees = 1;
@@ -439,40 +584,131 @@ cp_mfc_t *cp_mfc_build(const cp_mfc_builder_t *b, uint32_t flags)
     t->n_nodes = t->n_leaves = t->n_entries = t->max_depth = t->max_leaf = 0;
     t->memory_bytes = sizeof(*t);
   }
-  /* partition dims: the leading word of the source and destination addresses */
+  /* partition by which of the leading words of the source and destination addresses
+   * are large; then merge small partitions while the merged tree stays within the
+   * replication budget (every tree walked costs a walk and a leaf scan per packet) */
   uint32_t da = 0, db = D == 11 ? 4 : 1;
-  uint32_t counts[CP_MFC_MAX_TREES] = {0};
-  for (uint32_t i = 0; i < n; i++) {
-    const cp_mfc_range_t *box = b->box + (size_t)order[i] * D;
-    uint32_t sig = 0;
-    if (D > 1) {
-      sig |= (box[da].hi - box[da].lo) > CP_MFC_LARGE_SPAN ? 1u : 0u;
-      sig |= (box[db].hi - box[db].lo) > CP_MFC_LARGE_SPAN ? 2u : 0u;
-    }
-    counts[sig]++;
-  }
-  /* stable bucket by signature; each bucket keeps ascending priority */
-  uint32_t start[CP_MFC_MAX_TREES], fill[CP_MFC_MAX_TREES];
-  for (uint32_t g = 0, acc = 0; g < CP_MFC_MAX_TREES; g++) {
-    start[g] = fill[g] = acc;
-    acc += counts[g];
-  }
-  for (uint32_t i = 0; i < n; i++) {
-    const cp_mfc_range_t *box = b->box + (size_t)order[i] * D;
-    uint32_t sig = 0;
-    if (D > 1) {
-      sig |= (box[da].hi - box[da].lo) > CP_MFC_LARGE_SPAN ? 1u : 0u;
-      sig |= (box[db].hi - box[db].lo) > CP_MFC_LARGE_SPAN ? 2u : 0u;
-    }
-    part[fill[sig]++] = order[i];
-  }
-  for (uint32_t g = 0; g < CP_MFC_MAX_TREES; g++) {
-    if (!counts[g])
-      continue;
-    cp_mfc_tree_t tr;
-    memset(&tr, 0, sizeof(tr));
-    if (build_tree(b, flags, part + start[g], counts[g], UINT64_MAX, &tr, t) != 0)
+  grp_t grp[CP_MFC_MAX_TREES];
+  uint32_t n_grp = 0;
+  memset(grp, 0, sizeof(grp));
+  /* the head: the first rules in priority order, of every shape, in a tree of their own,
+   * walked first; a key matched there (often most keys: the first rules of a list tend to
+   * be its broadest) skips every later tree, whose min_prio is past the head */
+  uint32_t H = n >= HEAD_FROM ? n / HEAD_DIV : 0;
+  H = H > HEAD_MAX ? HEAD_MAX : H;
+  for (; H >= HEAD_MIN; H /= 2) {
+    int rc = build_tree(b, flags, order, H, (uint64_t)H * BUDGET + 4096, &grp[0].tree,
+                        &grp[0].st);
+    if (rc == -1)
       goto fail;
+    if (rc == 0) {
+      grp[0].built = 1;
+      grp[0].n = H;
+      n_grp = 1;
+      break;
+    }
+  }
+  if (!n_grp)
+    H = 0;
+  uint32_t first = n_grp; /* groups past the head */
+  for (uint32_t g = 0; g < CP_MFC_N_SIGS; g++) {
+    uint32_t m = 0;
+    for (uint32_t i = H; i < n; i++) {
+      const cp_mfc_range_t *box = b->box + (size_t)order[i] * D;
+      uint32_t sig = 0;
+      if (D > 1) {
+        sig |= (box[da].hi - box[da].lo) > CP_MFC_LARGE_SPAN ? 1u : 0u;
+        sig |= (box[db].hi - box[db].lo) > CP_MFC_LARGE_SPAN ? 2u : 0u;
+      }
+      if (sig == g)
+        part[m++] = order[i];
+    }
+    if (!m)
+      continue;
+    grp[n_grp].rules = malloc((size_t)m * sizeof(uint32_t));
+    if (!grp[n_grp].rules)
+      goto fail_grp;
+    memcpy(grp[n_grp].rules, part, (size_t)m * sizeof(uint32_t));
+    grp[n_grp].n = m;
+    n_grp++;
+  }
+  for (uint32_t i = 0; i < n; i++)
+    part[order[i]] = i; /* rank: position in priority order */
+  for (uint32_t tries = 0; n_grp > first + 1 && tries < MERGE_TRIES;) {
+    /* the smallest group with each larger one, smallest first (the head stays alone) */
+    uint32_t sm = first;
+    for (uint32_t g = first + 1; g < n_grp; g++)
+      if (grp[g].n < grp[sm].n)
+        sm = g;
+    uint32_t oth[CP_MFC_MAX_TREES], n_oth = 0; /* the others, ascending size */
+    for (uint32_t g = first; g < n_grp; g++) {
+      if (g == sm)
+        continue;
+      uint32_t k = n_oth++;
+      while (k > 0 && grp[oth[k - 1]].n > grp[g].n) {
+        oth[k] = oth[k - 1];
+        k--;
+      }
+      oth[k] = g;
+    }
+    int merged = 0;
+    for (uint32_t k = 0; k < n_oth && !merged && tries < MERGE_TRIES; k++) {
+      uint32_t o = oth[k];
+      if (grp[sm].n + grp[o].n > MERGE_MAX)
+        break;
+      grp_t u;
+      memset(&u, 0, sizeof(u));
+      u.n = grp[sm].n + grp[o].n;
+      u.rules = malloc((size_t)u.n * sizeof(uint32_t));
+      if (!u.rules)
+        goto fail_grp;
+      for (uint32_t i = 0, j = 0, w = 0; w < u.n; w++)
+        u.rules[w] = j >= grp[o].n || (i < grp[sm].n && part[grp[sm].rules[i]] <
+                                                           part[grp[o].rules[j]])
+                         ? grp[sm].rules[i++]
+                         : grp[o].rules[j++];
+      tries++;
+      int rc = build_tree(b, flags, u.rules, u.n, (uint64_t)u.n * BUDGET + 4096, &u.tree,
+                          &u.st);
+      if (rc == -1) {
+        free(u.rules);
+        goto fail_grp;
+      }
+      if (rc != 0) {
+        free(u.rules);
+        continue;
+      }
+      u.built = 1;
+      grp_free(&grp[sm]);
+      grp_free(&grp[o]);
+      uint32_t lo_i = sm < o ? sm : o, hi_i = sm < o ? o : sm;
+      grp[lo_i] = u;
+      grp[hi_i] = grp[--n_grp];
+      merged = 1;
+    }
+    if (!merged)
+      break;
+  }
+  for (uint32_t g = 0; g < n_grp; g++) {
+    if (!grp[g].built) {
+      if (build_tree(b, flags, grp[g].rules, grp[g].n, UINT64_MAX, &grp[g].tree, &grp[g].st) !=
+          0)
+        goto fail_grp;
+      grp[g].built = 1;
+    }
+  }
+  for (uint32_t g = 0; g < n_grp; g++) {
+    cp_mfc_tree_t tr = grp[g].tree;
+    const cp_mfc_t *st = &grp[g].st;
+    t->n_nodes += st->n_nodes;
+    t->n_leaves += st->n_leaves;
+    t->n_entries += st->n_entries;
+    t->max_depth = st->max_depth > t->max_depth ? st->max_depth : t->max_depth;
+    t->max_leaf = st->max_leaf > t->max_leaf ? st->max_leaf : t->max_leaf;
+    t->memory_bytes += st->memory_bytes;
+    grp[g].built = 0; /* now owned by t */
+    free(grp[g].rules);
+    grp[g].rules = NULL;
     /* insert keeping ascending min_prio */
     uint32_t k = t->n_trees++;
     while (k > 0 && t->tree[k - 1].min_prio > tr.min_prio) {
@@ -484,6 +720,9 @@ cp_mfc_t *cp_mfc_build(const cp_mfc_builder_t *b, uint32_t flags)
   free(order);
   free(part);
   return t;
+fail_grp:
+  for (uint32_t g = 0; g < n_grp; g++)
+    grp_free(&grp[g]);
 fail:
   free(order);
   free(part);
@@ -495,35 +734,12 @@ void cp_mfc_free(cp_mfc_t *t)
 {
   if (!t)
     return;
-  for (uint32_t k = 0; k < t->n_trees; k++) {
-    free(t->tree[k].nodes);
-    free(t->tree[k].leaves);
-    free(t->tree[k].wnodes);
-    free(t->tree[k].leafof);
-  }
+  for (uint32_t k = 0; k < t->n_trees; k++)
+    tree_free(&t->tree[k]);
   free(t);
 }
 
 /* ---- lookup ------------------------------------------------------------------------ */
-
-/* Walk g keys through one tree: `depth` rounds of one branch-free step per key (leaves
- * loop to themselves), so the loads of different keys overlap and nothing mispredicts.
- * key[j] points at the j-th key walked (a burst's keys minus those already decided). */
-static inline void walk_group(const cp_mfc_tree_t *tr, const uint32_t *const *key, uint32_t g,
-                              const uint32_t **leaf)
-{
-  const cp_mfc_node_t *wn = tr->wnodes;
-  uint32_t idx[GROUP];
-  for (uint32_t j = 0; j < GROUP; j++)
-    idx[j] = 0;
-  for (uint32_t s = 0; s < tr->depth; s++)
-    for (uint32_t j = 0; j < g; j++) {
-      cp_mfc_node_t nd = wn[idx[j]];
-      idx[j] = (nd.info & CP_MFC_IDX_MASK) + (key[j][nd.info >> 28] >= nd.thr);
-    }
-  for (uint32_t j = 0; j < g; j++)
-    leaf[j] = tr->leaves + tr->leafof[idx[j]];
-}
 
 /* Leaf scan, four entries at a time with vector compares (GCC/clang vector extensions:
  * SSE2 on x86-64, NEON on arm64, scalar elsewhere); the first matching entry wins. */
@@ -548,26 +764,74 @@ static inline uint32_t hit_mask(v4u miss)
 #endif
 }
 
-static inline uint32_t leaf_first_prio(const uint32_t *leaf, const uint32_t *key,
-                                       const uint32_t D)
+
+/* Child rank of a key at a node: the number of thresholds <= key (they ascend, so the
+ * compare mask is a run of low bits). */
+static inline uint32_t node_rank(const cp_mfc_node_t *nd, v4i k)
+{
+#if defined(__SSE2__)
+  __m128i kk = (__m128i)k;
+  const __m128i *th = (const __m128i *)nd->thr;
+  __m128i c0 = _mm_cmpgt_epi32(kk, _mm_load_si128(th));
+  __m128i c1 = _mm_cmpgt_epi32(kk, _mm_load_si128(th + 1));
+  /* 2 mask bits per slot; the last slot is the next-node word, not a threshold */
+  uint32_t m = (uint32_t)_mm_movemask_epi8(_mm_packs_epi32(c0, c1)) & 0x3fffu;
+  return (uint32_t)__builtin_ctz(m + 1) >> 1;
+#else
+  uint32_t c = 0;
+  while (c < CP_MFC_WAYS - 1 && k[0] > (int32_t)nd->thr[c])
+    c++;
+  return c;
+#endif
+}
+
+/* Walk g keys through one tree: `depth` rounds of one branch-free step per key (leaves
+ * loop to themselves), so the loads of different keys overlap and nothing mispredicts.
+ * key[j] points at the j-th key walked (a burst's keys minus those already decided). */
+static inline void walk_group(const cp_mfc_tree_t *tr, const v4i *const *key, uint32_t g,
+                              const uint32_t **leaf)
+{
+  const cp_mfc_node_t *nodes = tr->nodes;
+  uint32_t idx[GROUP];
+  for (uint32_t j = 0; j < GROUP; j++)
+    idx[j] = 0;
+  uint32_t s = 0;
+  for (; s < tr->lock_depth; s++)
+    for (uint32_t j = 0; j < g; j++) {
+      uint32_t i = idx[j], w = nodes[i].thr[CP_MFC_WAYS - 1];
+      idx[j] = (w & CP_MFC_IDX_MASK) + node_rank(&nodes[i], key[j][w >> 28]);
+    }
+  /* then stop as soon as every key is at its leaf */
+  for (; s < tr->depth; s++) {
+    uint32_t live = 0;
+    for (uint32_t j = 0; j < g; j++)
+      live |= nodes[idx[j]].thr[CP_MFC_WAYS - 1] ^ idx[j];
+    if (!live)
+      break;
+    for (uint32_t j = 0; j < g; j++) {
+      uint32_t i = idx[j], w = nodes[i].thr[CP_MFC_WAYS - 1];
+      idx[j] = (w & CP_MFC_IDX_MASK) + node_rank(&nodes[i], key[j][w >> 28]);
+    }
+  }
+  for (uint32_t j = 0; j < g; j++)
+    leaf[j] = tr->leaves + nodes[idx[j]].thr[1];
+}
+
+static inline uint32_t leaf_first_prio(const uint32_t *leaf, const v4i *key, const uint32_t D)
 {
   uint32_t cnt = leaf[0], P = CP_MFC_PAD4(cnt);
   const uint32_t *prio = leaf + 4, *col = leaf + 4 + P;
-  const v4u sign = {CP_MFC_SIGN, CP_MFC_SIGN, CP_MFC_SIGN, CP_MFC_SIGN};
   for (uint32_t base = 0; base < P; base += 4) {
-    v4u miss = {0, 0, 0, 0};
+    v4i miss = {0, 0, 0, 0};
     for (uint32_t d = 0; d < D; d++) {
-      v4u k = {key[d], key[d], key[d], key[d]};
-      v4i diff = (v4i)((k - load4(col + 2 * d * P + base)) ^ sign);
-      miss |= (v4u)(diff > (v4i)load4(col + (2 * d + 1) * P + base));
+      miss |= ((v4i)load4(col + 2 * d * P + base) > key[d]) |
+              (key[d] > (v4i)load4(col + (2 * d + 1) * P + base));
       /* most entries of a leaf fail on the addresses (dims 0 and 1): stop early then */
-      if (d == 1 && hit_mask(miss) == 0)
+      if (d == 1 && hit_mask((v4u)miss) == 0)
         break;
     }
-    /* padding entries never match: lo = UINT32_MAX, span = 0 (a key of UINT32_MAX in
-     * every dimension would, so mask them off by the count) */
-    uint32_t hit = hit_mask(miss);
-    hit &= cnt - base >= 4 ? 0xfu : (1u << (cnt - base)) - 1;
+    /* padding entries never match (lo' = INT32_MAX, hi' = INT32_MIN) */
+    uint32_t hit = hit_mask((v4u)miss);
     if (hit)
       return prio[base + (uint32_t)__builtin_ctz(hit)];
   }
@@ -575,20 +839,28 @@ static inline uint32_t leaf_first_prio(const uint32_t *leaf, const uint32_t *key
 }
 
 /* Trees ascend by min_prio: a key whose best match so far is at or before a tree's
- * min_prio cannot improve there, so it does not walk that tree (nor any later one). */
+ * min_prio cannot improve there, so it does not walk that tree (nor any later one).
+ * Keys are first sign-flipped and broadcast, once per dimension, for the node and leaf
+ * compares of every tree. */
 static inline void classify_group(const cp_mfc_t *t, const uint32_t *k0, uint32_t g,
                                   const uint32_t D, int32_t *results)
 {
   uint32_t best[GROUP];
-  const uint32_t *key[GROUP];
+  v4i kb[GROUP * CP_MFC_MAX_DIMS];
+  const v4i *key[GROUP];
   uint32_t who[GROUP];
-  for (uint32_t j = 0; j < g; j++)
+  for (uint32_t j = 0; j < g; j++) {
     best[j] = UINT32_MAX;
+    for (uint32_t d = 0; d < D; d++) {
+      int32_t v = (int32_t)(k0[(size_t)j * D + d] ^ CP_MFC_SIGN);
+      kb[j * D + d] = (v4i){v, v, v, v};
+    }
+  }
   for (uint32_t tr = 0; tr < t->n_trees; tr++) {
     const cp_mfc_tree_t *tree = &t->tree[tr];
     uint32_t m = 0;
     for (uint32_t j = 0; j < g; j++) {
-      key[m] = k0 + (size_t)j * D;
+      key[m] = kb + j * D;
       who[m] = j;
       m += best[j] > tree->min_prio;
     }

@@ -1,13 +1,16 @@
 /*
  * Multi-field packet classifier: first match over boxes (one inclusive range per
- * dimension, up to CP_MFC_MAX_DIMS 32-bit dimensions) by a decision tree in the style of
- * HyperSplit: binary nodes split one dimension at a threshold chosen to balance the
- * rules on both sides; leaves hold at most a few rules, in priority order, with their
- * boxes inline so a leaf scan touches no other memory. The built tree is immutable.
+ * dimension, up to CP_MFC_MAX_DIMS 32-bit dimensions) by decision trees: HyperSplit-style
+ * cuts at rule endpoints, but multi-way (a node cuts one dimension into up to 8
+ * intervals); leaves hold at most a few rules, in priority order, with their boxes
+ * inline so a leaf scan touches no other memory. Sets that replicate too much in one tree
+ * are split into a head tree (their first rules) and partitions by address shape. The
+ * built trees are immutable.
  *
- * Lookup cost is the tree depth (O(log n) for the usual rule sets) plus a bounded leaf
- * scan, independent of the number of rules; bursts walk several packets through the tree
- * in lockstep so the dependent loads of different packets overlap.
+ * Lookup cost is the trees' depth (a few levels for the usual rule sets) plus bounded
+ * leaf scans, independent of the number of rules; bursts walk 16 packets through a tree
+ * in lockstep so the dependent loads of different packets overlap, and a packet matched
+ * in an earlier tree skips the trees whose rules all come after its match.
  *
  * The calico_policy engine builds one per (program, address family); the benchmark uses
  * it directly over ClassBench 5-tuples, next to rte_acl.
@@ -29,40 +32,49 @@ typedef struct {
   uint32_t lo, hi; /* inclusive */
 } cp_mfc_range_t;
 
-/* Internal node: key[dim] < thr goes to child, else child + 1. A leaf has dim 15 and
- * `child` is its word offset in `leaves`. */
+/* Internal node: cuts one dimension into up to CP_MFC_WAYS intervals by up to
+ * CP_MFC_WAYS - 1 ascending thresholds t_0 < t_1 < ...; a key goes to child
+ * `child + #{j : key[dim] >= t_j}` (children are adjacent). Thresholds are stored as
+ * (t_j - 1) ^ CP_MFC_SIGN, so "key >= t_j" is the signed compare
+ * (key ^ CP_MFC_SIGN) > stored_j, four at a time with one vector compare; unused slots
+ * hold CP_MFC_THR_NONE, which no key exceeds. The last slot is not a threshold but the
+ * burst walk's next-node word (see below), so a walk step reads one 32-byte node and
+ * nothing else. `info[i]` is dim << 28 | child; a leaf has dim CP_MFC_LEAF_DIM and
+ * `child` is its word offset in `leaves`.
+ *
+ * Burst walks: thr[CP_MFC_WAYS - 1] is info[i], except that a leaf loops to itself
+ * (dim 0, child = i): a leaf's thr[0] is CP_MFC_THR_NONE, so its rank is 0 whatever the
+ * other slots hold, and its thr[1] is its offset in `leaves`. Every packet takes exactly
+ * `depth` branch-free steps (or stops early once every key of the group is at a leaf). */
+#define CP_MFC_WAYS 8
+#define CP_MFC_THR_NONE 0x7fffffffu
 typedef struct {
-  uint32_t thr;
-  uint32_t info; /* dim << 28 | child (or leaf offset) */
+  uint32_t thr[CP_MFC_WAYS];
 } cp_mfc_node_t;
 
 /* Leaf layout in `leaves` (32-bit words), columns padded to P = count rounded up to 4:
- * [count, 0, 0, 0], prio[P], then per dimension d: lo[P], span[P] with
- * span = (hi - lo) ^ CP_MFC_SIGN. Entries ascend by prio; a leaf test is the unsigned
- * (key - lo) <= hi - lo, done as a signed compare of (key - lo) ^ CP_MFC_SIGN with the
- * stored span (SSE2 and NEON have signed 32-bit vector compares: one instruction less per
- * dimension than an unsigned one), four entries at a time. */
+ * [count, 0, 0, 0], prio[P], then per dimension d: lo'[P], hi'[P] with x' = x ^
+ * CP_MFC_SIGN, so the unsigned lo <= key <= hi is the signed lo' <= key' <= hi' (SSE2 and
+ * NEON have signed 32-bit vector compares only), four entries at a time. Entries ascend
+ * by prio; padding entries have lo' = INT32_MAX and hi' = INT32_MIN and match no key. */
 #define CP_MFC_PAD4(n) (((n) + 3u) & ~3u)
 #define CP_MFC_SIGN 0x80000000u
 typedef struct {
-  cp_mfc_node_t *nodes; /* nodes[0] is the root */
+  cp_mfc_node_t *nodes; /* nodes[0] is the root (64-byte aligned) */
+  uint32_t *info;       /* per node: dim << 28 | child, or LEAF_DIM << 28 | leaf offset */
   uint32_t *leaves;
   uint32_t n_nodes, leaf_words;
   uint32_t min_prio; /* no entry of this tree has a lower priority */
   uint32_t n_rules;
-  uint32_t depth;          /* deepest leaf */
-  uint32_t pad;
-  /* For burst walks: the same nodes, but a leaf loops to itself (dim 0, thr 0, child =
-   * itself - 1), so every packet takes exactly `depth` branch-free steps; leafof[i] is
-   * leaf i's offset in `leaves`. */
-  cp_mfc_node_t *wnodes;
-  uint32_t *leafof;
+  uint32_t depth;     /* deepest leaf (nodes on the way) */
+  uint32_t lock_depth; /* burst walks: steps taken before checking for early exit */
 } cp_mfc_tree_t;
 
 /* Rules are partitioned by which of the two address dimensions are "large" (wider than
  * CP_MFC_LARGE_SPAN): a tree whose rules are all narrow in a dimension can cut that
  * dimension without copying rules into both halves (the EffiCuts/CutSplit idea). */
-#define CP_MFC_MAX_TREES 4
+#define CP_MFC_N_SIGS 4   /* address-shape partitions */
+#define CP_MFC_MAX_TREES 5 /* a head tree (the first rules) and one per partition */
 #define CP_MFC_LARGE_SPAN 0x00ffffffu
 
 typedef struct cp_mfc {
@@ -103,14 +115,18 @@ void cp_mfc_classify_burst(const cp_mfc_t *t, const uint32_t *keys, uint32_t n,
 /* Leaf of tree `t` for one key. */
 static inline const uint32_t *cp_mfc_leaf(const cp_mfc_tree_t *t, const uint32_t *key)
 {
-  const cp_mfc_node_t *nodes = t->nodes;
   uint32_t i = 0;
   for (;;) {
-    uint32_t info = nodes[i].info;
+    uint32_t info = t->info[i];
     uint32_t d = info >> 28;
     if (d == CP_MFC_LEAF_DIM)
       return t->leaves + (info & CP_MFC_IDX_MASK);
-    i = (info & CP_MFC_IDX_MASK) + (key[d] >= nodes[i].thr);
+    int32_t k = (int32_t)(key[d] ^ CP_MFC_SIGN);
+    const uint32_t *thr = t->nodes[i].thr;
+    uint32_t c = 0;
+    while (c < CP_MFC_WAYS - 1 && k > (int32_t)thr[c])
+      c++;
+    i = (info & CP_MFC_IDX_MASK) + c;
   }
 }
 
@@ -130,9 +146,11 @@ static inline int cp_mfc_leaf_match(const uint32_t *leaf, uint32_t k, const uint
 {
   uint32_t P = CP_MFC_PAD4(leaf[0]);
   const uint32_t *col = leaf + 4 + P;
-  for (uint32_t d = 0; d < n_dims; d++)
-    if (key[d] - col[2 * d * P + k] > (col[(2 * d + 1) * P + k] ^ CP_MFC_SIGN))
+  for (uint32_t d = 0; d < n_dims; d++) {
+    int32_t kf = (int32_t)(key[d] ^ CP_MFC_SIGN);
+    if (kf < (int32_t)col[2 * d * P + k] || kf > (int32_t)col[(2 * d + 1) * P + k])
       return 0;
+  }
   return 1;
 }
 

@@ -65,6 +65,103 @@ static void test_first_match_equals_linear_scan(void)
   check_against_linear(2, 1000, CP_MFC_F_FIRST_MATCH_ONLY, 4);
 }
 
+/* Linear first match over boxes[0..n). */
+static int32_t linear(const cp_mfc_range_t *boxes, uint32_t n, uint32_t D, const uint32_t *key)
+{
+  for (uint32_t i = 0; i < n; i++) {
+    int in = 1;
+    for (uint32_t d = 0; d < D && in; d++)
+      in = key[d] >= boxes[i * D + d].lo && key[d] <= boxes[i * D + d].hi;
+    if (in)
+      return (int32_t)i;
+  }
+  return -1;
+}
+
+/* The single-key path the policy engine uses: leaf per tree, entries in order. */
+static int32_t single_key(const cp_mfc_t *t, const uint32_t *key)
+{
+  uint32_t best = UINT32_MAX;
+  for (uint32_t ti = 0; ti < t->n_trees; ti++) {
+    const uint32_t *leaf = cp_mfc_leaf(&t->tree[ti], key);
+    for (uint32_t k = 0; k < cp_mfc_leaf_count(leaf); k++)
+      if (cp_mfc_leaf_match(leaf, k, key, t->n_dims)) {
+        uint32_t p = cp_mfc_leaf_prio(leaf, k);
+        best = p < best ? p : best;
+        break;
+      }
+  }
+  return best == UINT32_MAX ? -1 : (int32_t)best;
+}
+
+/* Prefix-shaped addresses over the whole 32-bit space (wildcards among them, so the
+ * builder partitions and merges), port ranges, protocols; keys on and just outside every
+ * box edge, 0 and UINT32_MAX included: multi-way thresholds at the extremes. */
+static void check_edges(uint32_t n, uint32_t flags, unsigned long long seed)
+{
+  enum { D = 5, NK = 6000 };
+  unsigned long long s = seed;
+  cp_mfc_builder_t *b = cp_mfc_builder_create(D);
+  cp_mfc_range_t *boxes = calloc((size_t)n * D, sizeof(*boxes));
+  for (uint32_t i = 0; i < n; i++) {
+    cp_mfc_range_t *bx = boxes + (size_t)i * D;
+    for (uint32_t d = 0; d < 2; d++) {
+      uint32_t len = (uint32_t)(cp_test_rand(&s) % 4) == 0 ? 0 : 8 + (uint32_t)(cp_test_rand(&s) % 25);
+      uint32_t mask = len == 0 ? 0 : ~0u << (32 - len);
+      uint32_t a = (uint32_t)cp_test_rand(&s);
+      if (cp_test_rand(&s) % 8 == 0)
+        a = cp_test_rand(&s) % 2 ? 0 : UINT32_MAX; /* boxes touching the extremes */
+      bx[d].lo = a & mask;
+      bx[d].hi = (a & mask) | ~mask;
+    }
+    for (uint32_t d = 2; d < 4; d++)
+      bx[d].lo = rnd_range_lo(&s, &bx[d].hi, 65535);
+    bx[4].lo = rnd_range_lo(&s, &bx[4].hi, 255);
+    CHECK_EQ(cp_mfc_builder_add(b, i, bx), 0);
+  }
+  cp_mfc_t *t = cp_mfc_build(b, flags);
+  CHECK(t != NULL);
+  CHECK(t->n_trees >= 1);
+  uint32_t *keys = calloc((size_t)NK * D, sizeof(uint32_t));
+  int32_t *res = calloc(NK, sizeof(int32_t));
+  for (uint32_t k = 0; k < NK; k++) {
+    const cp_mfc_range_t *bx = boxes + (size_t)(cp_test_rand(&s) % n) * D;
+    for (uint32_t d = 0; d < D; d++) {
+      uint32_t v;
+      switch (cp_test_rand(&s) % 7) {
+      case 0: v = bx[d].lo; break;
+      case 1: v = bx[d].hi; break;
+      case 2: v = bx[d].lo - 1; break;
+      case 3: v = bx[d].hi + 1; break;
+      case 4: v = 0; break;
+      case 5: v = UINT32_MAX; break;
+      default: v = bx[d].lo + (uint32_t)(cp_test_rand(&s) % ((uint64_t)bx[d].hi - bx[d].lo + 1));
+      }
+      keys[k * D + d] = v;
+    }
+  }
+  /* bursts of every length up to 64 */
+  for (uint32_t k = 0, len = 1; k < NK; k += len, len = len % 64 + 1)
+    cp_mfc_classify_burst(t, keys + (size_t)k * D, NK - k < len ? NK - k : len, res + k);
+  for (uint32_t k = 0; k < NK; k++) {
+    int32_t want = linear(boxes, n, D, keys + (size_t)k * D);
+    CHECK_EQ(res[k], want);
+    CHECK_EQ(single_key(t, keys + (size_t)k * D), want);
+  }
+  free(res);
+  free(keys);
+  free(boxes);
+  cp_mfc_free(t);
+  cp_mfc_builder_destroy(b);
+}
+
+static void test_first_match_holds_on_box_edges_and_extremes(void)
+{
+  check_edges(300, 0, 11);
+  check_edges(3000, 0, 12);
+  check_edges(3000, CP_MFC_F_FIRST_MATCH_ONLY, 13);
+}
+
 static void test_inverted_range_is_refused(void)
 {
   cp_mfc_builder_t *b = cp_mfc_builder_create(2);
@@ -89,6 +186,7 @@ static void test_empty_tree_matches_nothing(void)
 int main(void)
 {
   RUN(test_first_match_equals_linear_scan);
+  RUN(test_first_match_holds_on_box_edges_and_extremes);
   RUN(test_inverted_range_is_refused);
   RUN(test_empty_tree_matches_nothing);
   TEST_MAIN_END();

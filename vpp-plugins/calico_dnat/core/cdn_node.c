@@ -104,7 +104,7 @@ static int link_rec(cdn_worker_t *w, uint32_t idx, const cdn_pstate_t *st, cdn_r
 {
   cdn_key_t k;
   cdn_sess_t *s = &w->rec[idx];
-  cdn_rec_key(s, CDN_DIR_REV, &k);
+  cdn_rec_key(w, idx, CDN_DIR_REV, &k);
   cdn_hpos_t hr;
   if (st->hint & CDN_HINT_REV) { /* stage 2 hashed this very return key */
     hr.b1 = st->rb1;
@@ -124,7 +124,7 @@ static int link_rec(cdn_worker_t *w, uint32_t idx, const cdn_pstate_t *st, cdn_r
     uint64_t h = cdn_key_hash64(&k) + tries * 0x9e3779b97f4a7c15ULL;
     s->p[3] = (uint16_t)(1024u + (uint32_t)((h >> 17) % 64512u));
     s->rflags |= CDN_R_SNAT;
-    cdn_rec_key(s, CDN_DIR_REV, &k);
+    cdn_rec_key(w, idx, CDN_DIR_REV, &k);
     hr = cdn_hpos(w, cdn_key_hash64(&k));
   }
   /* the forward key is the packet's: stage 1 hashed it */
@@ -150,10 +150,12 @@ static uint32_t finish_rec(cdn_ctx_t *ctx, cdn_worker_t *w, uint32_t idx, const 
   s->dir = m->dir;
   s->state = CDN_TCP_SYN;
   s->expires = now + cdn_sess_timeout(&ctx->cfg, s);
-  s->cdelta[CDN_DIR_FWD] = cdn_addr_delta(s->af, &s->a[0], &s->a[3], &s->a[1], &s->a[2]);
-  /* the return packet undoes the forward rewrite: a[2] -> a[1], a[3] -> a[0] */
-  s->cdelta[CDN_DIR_REV] = cdn_addr_delta_reverse(s->af, s->cdelta[CDN_DIR_FWD], &s->a[0],
-                                                  &s->a[3], &s->a[1], &s->a[2]);
+  cp_addr_t a0 = cdn_sess_addr(w, idx, 0), a1 = cdn_sess_addr(w, idx, 1);
+  cp_addr_t a2 = cdn_sess_addr(w, idx, 2), a3 = cdn_sess_addr(w, idx, 3);
+  s->cdelta[CDN_DIR_FWD] = cdn_addr_delta(s->af, &a0, &a3, &a1, &a2);
+  /* the return packet undoes the forward rewrite: a2 -> a1, a3 -> a0 */
+  s->cdelta[CDN_DIR_REV] =
+      cdn_addr_delta_reverse(s->af, s->cdelta[CDN_DIR_FWD], &a0, &a3, &a1, &a2);
   if (link_rec(w, idx, st, r) < 0) {
     cdn_sess_release_unlinked(w, idx);
     return CDN_INVALID_ID;
@@ -207,13 +209,13 @@ static uint32_t dnat_flow(cdn_ctx_t *ctx, cdn_worker_t *w, const cdn_snap_t *sna
   cdn_sess_t *s = &w->rec[idx];
   s->af = p->af;
   s->proto = p->proto;
-  s->a[0] = p->src;
-  s->a[1] = p->dst;
+  cdn_sess_set_addr(w, idx, 0, &p->src);
+  cdn_sess_set_addr(w, idx, 1, &p->dst);
   s->p[0] = p->sport;
   s->p[1] = p->dport;
-  s->a[2] = nonat ? p->dst : be->addr;
+  cdn_sess_set_addr(w, idx, 2, nonat ? &p->dst : &be->addr);
   s->p[2] = nonat ? p->dport : be->port;
-  s->a[3] = p->src;
+  cdn_sess_set_addr(w, idx, 3, &p->src);
   s->p[3] = p->sport;
   if (snat) {
     uint16_t port = cdn_snat_alloc(w, p->af, p->proto, p->sport);
@@ -223,7 +225,7 @@ static uint32_t dnat_flow(cdn_ctx_t *ctx, cdn_worker_t *w, const cdn_snap_t *sna
       return CDN_INVALID_ID;
     }
     s->sflags |= CDN_SF_SNAT_PORT;
-    s->a[3] = snap->snat[ai];
+    cdn_sess_set_addr(w, idx, 3, &snap->snat[ai]);
     s->p[3] = port;
   }
   s->be_id = be->id;
@@ -273,10 +275,10 @@ static uint32_t snat_flow(cdn_ctx_t *ctx, cdn_worker_t *w, const cdn_snap_t *sna
   s->af = p->af;
   s->proto = p->proto;
   s->sflags |= CDN_SF_SNAT_PORT;
-  s->a[0] = p->src;
-  s->a[1] = p->dst;
-  s->a[2] = p->dst;
-  s->a[3] = snap->snat[ai];
+  cdn_sess_set_addr(w, idx, 0, &p->src);
+  cdn_sess_set_addr(w, idx, 1, &p->dst);
+  cdn_sess_set_addr(w, idx, 2, &p->dst);
+  cdn_sess_set_addr(w, idx, 3, &snap->snat[ai]);
   s->p[0] = p->sport;
   s->p[1] = p->dport;
   s->p[3] = port;
@@ -369,10 +371,12 @@ static inline __attribute__((always_inline)) void apply(cdn_ctx_t *ctx, cdn_work
     return;
   }
   if (CDN_UNLIKELY(st->kind == K_ICMP_ERR)) {
+    cp_addr_t a0 = cdn_sess_addr(w, idx, 0), a1 = cdn_sess_addr(w, idx, 1);
+    cp_addr_t a2 = cdn_sess_addr(w, idx, 2), a3 = cdn_sess_addr(w, idx, 3);
     if (dir == CDN_DIR_FWD)
-      cdn_rewrite_icmp_error(d, p, &s->a[0], &s->a[1], &s->a[3], s->p[3], &s->a[2], s->p[2]);
+      cdn_rewrite_icmp_error(d, p, &a0, &a1, &a3, s->p[3], &a2, s->p[2]);
     else
-      cdn_rewrite_icmp_error(d, p, &s->a[2], &s->a[3], &s->a[1], s->p[1], &s->a[0], s->p[0]);
+      cdn_rewrite_icmp_error(d, p, &a2, &a3, &a1, s->p[1], &a0, s->p[0]);
     r->flags |= CDN_R_ICMP_ERROR | (dir ? CDN_R_REVERSE : (s->rflags & 0x63));
     w->cnt[CDN_CNT_ICMP_ERRORS]++;
     w->cnt[CDN_CNT_REWRITTEN]++;
@@ -385,10 +389,13 @@ static inline __attribute__((always_inline)) void apply(cdn_ctx_t *ctx, cdn_work
   s->expires = now + cdn_sess_timeout(&ctx->cfg, s);
   /* forward: to snat:sport -> backend:bport; return: to vip:vport -> client:cport */
   uint32_t ns = dir == CDN_DIR_FWD ? 3 : 1, nd = dir == CDN_DIR_FWD ? 2 : 0;
-  if (CDN_LIKELY(s->proto == CP_IPPROTO_TCP || s->proto == CP_IPPROTO_UDP))
-    cdn_rewrite_l4_fast(d, p, &s->a[ns], s->p[ns], &s->a[nd], s->p[nd], s->cdelta[dir]);
-  else
-    cdn_rewrite(d, p, &s->a[ns], s->p[ns], &s->a[nd], s->p[nd]);
+  if (CDN_LIKELY(s->proto == CP_IPPROTO_TCP || s->proto == CP_IPPROTO_UDP)) {
+    cdn_rewrite_l4_fast(d, p, cdn_sess_addr_ptr(w, idx, ns), s->p[ns],
+                        cdn_sess_addr_ptr(w, idx, nd), s->p[nd], s->cdelta[dir]);
+  } else {
+    cp_addr_t as = cdn_sess_addr(w, idx, ns), ad = cdn_sess_addr(w, idx, nd);
+    cdn_rewrite(d, p, &as, s->p[ns], &ad, s->p[nd]);
+  }
   r->flags |= dir == CDN_DIR_FWD
                   ? s->rflags & (CDN_R_DNAT | CDN_R_SNAT | CDN_R_NO_NAT | CDN_R_HAIRPIN)
                   : CDN_R_REVERSE;
@@ -414,11 +421,11 @@ stage2(const cdn_ctx_t *ctx, cdn_worker_t *w, const cdn_snap_t *snap, const cdn_
       peek_new_flow(ctx, w, snap, &w->views[i], meta ? &meta[i] : &default_meta, st);
     return;
   }
-  /* a 96-byte record spans exactly two cache lines */
+  /* the record is one cache line; an IPv6 record also has its extension (a2, a3) */
   st->ref = b->val[__builtin_ctz(mm)];
-  const uint8_t *rp = (const uint8_t *)&w->rec[st->ref >> 1];
-  __builtin_prefetch(rp);
-  __builtin_prefetch(rp + sizeof(cdn_sess_t) - 1);
+  __builtin_prefetch(&w->rec[st->ref >> 1]);
+  if (w->views[i].af == 6)
+    __builtin_prefetch(&w->ext6[st->ref >> 1]);
 }
 
 /* ---- the burst ----------------------------------------------------------------------------- */
@@ -509,8 +516,8 @@ static uint32_t burst(cdn_ctx_t *ctx, cdn_worker_t *w, const cdn_snap_t *snap,
      * reused by an earlier packet of this burst), checked against the scratch tuple in
      * place; otherwise a full lookup, the only place that needs a cdn_key_t */
     if (ref == CDN_INVALID_ID || !(w->rec[ref >> 1].sflags & CDN_SF_USED) ||
-        !cdn_rec_match_tuple(&w->rec[ref >> 1], ref & 1, &st->src, &st->dst, st->sport,
-                             st->dport, st->proto, p->af)) {
+        !cdn_rec_match_tuple(w, ref >> 1, ref & 1, &st->src, &st->dst, st->sport, st->dport,
+                             st->proto, p->af)) {
       cdn_key_t k = {st->src, st->dst, st->sport, st->dport, st->proto, p->af};
       cdn_hpos_t hp = {st->b1, st->b2, st->tag};
       ref = cdn_sess_lookup(w, &k, hp);
@@ -569,8 +576,8 @@ static uint32_t burst(cdn_ctx_t *ctx, cdn_worker_t *w, const cdn_snap_t *snap,
       cv->af = s->af;
       cv->proto = s->proto;
       cv->flags = CP_PKT_F_HAS_L4;
-      cv->src = s->a[3];
-      cv->dst = s->a[2];
+      cv->src = cdn_sess_addr(w, ref >> 1, 3);
+      cv->dst = cdn_sess_addr(w, ref >> 1, 2);
       cv->sport = s->p[3];
       cv->dport = s->p[2];
       if (s->proto == CP_IPPROTO_ICMP || s->proto == CP_IPPROTO_ICMPV6)

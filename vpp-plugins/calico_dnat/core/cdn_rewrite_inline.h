@@ -200,19 +200,20 @@ static inline uint16_t cdn_addr_delta_reverse(uint8_t af, uint16_t fwd, const cp
  * test test_cdn_rewrite checks this on random packets, checksum fields and rewrites).
  */
 static inline __attribute__((always_inline)) void
-cdn_rewrite_l4_fast(uint8_t *d, const cp_pkt_t *p, const cp_addr_t *nsrc, uint16_t nsp,
-                    const cp_addr_t *ndst, uint16_t ndp, uint16_t delta)
+cdn_rewrite_l4_fast(uint8_t *d, const cp_pkt_t *p, const void *nsrc, uint16_t nsp,
+                    const void *ndst, uint16_t ndp, uint16_t delta)
 {
+  /* nsrc, ndst: the new addresses' bytes, 4 (IPv4) or 16 (IPv6), network order */
   uint8_t *l4 = d + p->l4_offset;
   if (p->af == 4) {
     uint16_t ipc = cdn_rd16(d + 10);
     ipc = (uint16_t)~cp_csum_fold((uint64_t)(uint16_t)~ipc + delta);
     memcpy(d + 10, &ipc, 2);
-    memcpy(d + 12, nsrc->b, 4);
-    memcpy(d + 16, ndst->b, 4);
+    memcpy(d + 12, nsrc, 4);
+    memcpy(d + 16, ndst, 4);
   } else {
-    memcpy(d + 8, nsrc->b, 16);
-    memcpy(d + 24, ndst->b, 16);
+    memcpy(d + 8, nsrc, 16);
+    memcpy(d + 24, ndst, 16);
   }
   uint8_t *lc = p->proto == CP_IPPROTO_TCP ? l4 + 16 : l4 + 6;
   uint16_t lcv = cdn_rd16(lc);

@@ -1,6 +1,6 @@
 /*
- * Per-worker session table: a pool of 104-byte flow records (one per flow, both
- * directions) and a bucketized cuckoo hash of 64-byte buckets holding 16-bit fingerprints
+ * Per-worker session table: a pool of 64-byte flow records (one per flow, both
+ * directions; IPv6 records spill two addresses into a 32-byte side entry) and a bucketized cuckoo hash of 64-byte buckets holding 16-bit fingerprints
  * and record references (index << 1 | direction). Each flow has two keys, its forward and
  * its return 5-tuple; both point at the same record, where the full keys live. Lookups
  * touch one or two buckets and then the record; the burst loop prefetches both.
@@ -53,24 +53,64 @@ static inline cdn_hpos_t cdn_hpos(const cdn_worker_t *w, uint64_t h)
   return p;
 }
 
-/* The key of record `idx` in direction `dir`. */
-static inline void cdn_rec_key(const cdn_sess_t *s, uint32_t dir, cdn_key_t *k)
+/* Address k (0 client, 1 vip, 2 backend, 3 snat) of record idx, IPv4 zero-padded. */
+static inline cp_addr_t cdn_sess_addr(const cdn_worker_t *w, uint32_t idx, uint32_t k)
 {
+  const cdn_sess_t *s = &w->rec[idx];
+  cp_addr_t a;
+  if (s->af == 4) {
+    a.w[0] = s->u.a4[k];
+    a.w[1] = a.w[2] = a.w[3] = 0;
+  } else {
+    a = k < 2 ? s->u.a6[k] : w->ext6[idx].a[k - 2];
+  }
+  return a;
+}
+
+/* The stored bytes of address k of record idx: 4 (IPv4) or 16 (IPv6), network order. */
+static inline const uint8_t *cdn_sess_addr_ptr(const cdn_worker_t *w, uint32_t idx, uint32_t k)
+{
+  const cdn_sess_t *s = &w->rec[idx];
+  if (s->af == 4)
+    return (const uint8_t *)&s->u.a4[k];
+  return k < 2 ? s->u.a6[k].b : w->ext6[idx].a[k - 2].b;
+}
+
+/* Store address k of record idx (its af must be set already). */
+static inline void cdn_sess_set_addr(cdn_worker_t *w, uint32_t idx, uint32_t k,
+                                     const cp_addr_t *a)
+{
+  cdn_sess_t *s = &w->rec[idx];
+  if (s->af == 4)
+    s->u.a4[k] = a->w[0];
+  else if (k < 2)
+    s->u.a6[k] = *a;
+  else
+    w->ext6[idx].a[k - 2] = *a;
+}
+
+/* The key of record `idx` in direction `dir`. */
+static inline void cdn_rec_key(const cdn_worker_t *w, uint32_t idx, uint32_t dir, cdn_key_t *k)
+{
+  const cdn_sess_t *s = &w->rec[idx];
   uint32_t o = dir ? 2 : 0;
-  k->src = s->a[o];
-  k->dst = s->a[o + 1];
+  k->src = cdn_sess_addr(w, idx, o);
+  k->dst = cdn_sess_addr(w, idx, o + 1);
   k->sport = s->p[o];
   k->dport = s->p[o + 1];
   k->proto = s->proto;
   k->af = s->af;
 }
 
-/* Does record `s` hold this tuple in direction `dir`? Ports, protocol and family first
- * (two word compares), then the two addresses: with SSE2 one 32-byte compare. */
-static inline int cdn_rec_match_tuple(const cdn_sess_t *s, uint32_t dir, const cp_addr_t *src,
-                                      const cp_addr_t *dst, uint16_t sport, uint16_t dport,
-                                      uint8_t proto, uint8_t af)
+/* Does record `idx` hold this tuple in direction `dir`? Ports, protocol and family first
+ * (two word compares), then the two addresses: IPv4 two words of the record's line; IPv6
+ * the direction's 32 contiguous bytes (the record's line forward, `ext6` in return), with
+ * SSE2 one 32-byte compare. IPv4 tuples are zero-padded (cp_pkt_t's addresses are). */
+static inline int cdn_rec_match_tuple(const cdn_worker_t *w, uint32_t idx, uint32_t dir,
+                                      const cp_addr_t *src, const cp_addr_t *dst,
+                                      uint16_t sport, uint16_t dport, uint8_t proto, uint8_t af)
 {
+  const cdn_sess_t *s = &w->rec[idx];
   uint32_t o = dir ? 2 : 0;
   uint32_t ports;
   memcpy(&ports, &s->p[o], 4);
@@ -81,20 +121,25 @@ static inline int cdn_rec_match_tuple(const cdn_sess_t *s, uint32_t dir, const c
 #endif
   if (ports != want || s->proto != proto || s->af != af)
     return 0;
+  if (af == 4)
+    return s->u.a4[o] == src->w[0] && s->u.a4[o + 1] == dst->w[0];
+  const cp_addr_t *pa = dir ? w->ext6[idx].a : s->u.a6;
 #if defined(__SSE2__)
-  __m128i a = _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(const void *)&s->a[o]),
+  __m128i a = _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(const void *)&pa[0]),
                              _mm_loadu_si128((const __m128i *)(const void *)src));
-  __m128i b = _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(const void *)&s->a[o + 1]),
+  __m128i b = _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(const void *)&pa[1]),
                              _mm_loadu_si128((const __m128i *)(const void *)dst));
   return _mm_movemask_epi8(_mm_and_si128(a, b)) == 0xffff;
 #else
-  return cdn_addr_eq(&s->a[o], src) && cdn_addr_eq(&s->a[o + 1], dst);
+  return cdn_addr_eq(&pa[0], src) && cdn_addr_eq(&pa[1], dst);
 #endif
 }
 
-static inline int cdn_rec_match(const cdn_sess_t *s, uint32_t dir, const cdn_key_t *k)
+static inline int cdn_rec_match(const cdn_worker_t *w, uint32_t idx, uint32_t dir,
+                                const cdn_key_t *k)
 {
-  return cdn_rec_match_tuple(s, dir, &k->src, &k->dst, k->sport, k->dport, k->proto, k->af);
+  return cdn_rec_match_tuple(w, idx, dir, &k->src, &k->dst, k->sport, k->dport, k->proto,
+                             k->af);
 }
 
 /* Candidate slots of one bucket whose tag matches: returns a bit mask. With SSE2 (every
@@ -125,7 +170,7 @@ static inline uint32_t cdn_bucket_find(const cdn_worker_t *w, const cdn_bucket_t
     uint32_t j = (uint32_t)__builtin_ctz(m);
     m &= m - 1;
     uint32_t v = b->val[j];
-    if (cdn_rec_match(&w->rec[v >> 1], v & 1, k))
+    if (cdn_rec_match(w, v >> 1, v & 1, k))
       return v;
   }
   return CDN_INVALID_ID;

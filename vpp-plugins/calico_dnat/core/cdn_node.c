@@ -452,7 +452,7 @@ static uint32_t burst(cdn_ctx_t *ctx, cdn_worker_t *w, const cdn_snap_t *snap,
     st->ref = CDN_INVALID_ID;
     st->deferred = st->classify = 0;
     st->hint = 0;
-    if (CDN_UNLIKELY(cp_pkt_parse(data[i], len[i], p) != CP_PKT_OK)) {
+    if (CDN_UNLIKELY(cp_pkt_parse_outer(data[i], len[i], p) != CP_PKT_OK)) {
       w->cnt[CDN_CNT_UNPARSED]++;
       continue;
     }

@@ -3,6 +3,7 @@
  * writes exactly the bytes of the general rewrite (cdn_rewrite) for TCP and UDP, IPv4 and
  * IPv6, whatever the checksum fields hold (also wrong ones, 0, 0xffff, a zero UDP
  * checksum) and whichever addresses and ports change. */
+#include <stddef.h>
 #include <stdlib.h>
 
 #include "cdn_rewrite_inline.h"
@@ -138,7 +139,7 @@ static void test_bucket_match_finds_exactly_the_equal_tags(void)
 
 /* The parser's IPv4 TCP/UDP shortcut gives exactly the general parser's view, also for
  * the near misses it must leave to it (options, fragments, short or long lengths, bad
- * data offsets, other protocols). */
+ * data offsets, other protocols); cp_pkt_parse_outer the same view before `inner`. */
 static void test_parser_shortcut_gives_the_general_parsers_view(void)
 {
   uint32_t differ = 0, ok = 0;
@@ -154,10 +155,15 @@ static void test_parser_shortcut_gives_the_general_parsers_view(void)
       a[o] = rnd32() % 2 ? (uint8_t)rnd32() : (uint8_t)(a[o] ^ (1u << (rnd32() % 8)));
     }
     uint32_t blen = rnd32() % 4 == 0 ? rnd32() % (len + 8) : len;
-    cp_pkt_t p, g;
+    cp_pkt_t p, g, o;
     int r1 = cp_pkt_parse(a, blen, &p);
     int r2 = cp_pkt_parse_general(a, blen, &g);
     differ += r1 != r2 || memcmp(&p, &g, sizeof(p)) != 0;
+    /* the burst loop's parse: the same view before `inner`, whatever was there */
+    memset(&o, (int)(rnd32() & 0xff), sizeof(o));
+    int r3 = cp_pkt_parse_outer(a, blen, &o);
+    differ += r3 != r2 || memcmp(&o, &g, offsetof(cp_pkt_t, inner)) != 0 ||
+              ((g.flags & CP_PKT_F_ICMP_ERROR) && memcmp(&o.inner, &g.inner, sizeof(g.inner)));
     ok += r1 == CP_PKT_OK;
   }
   CHECK_EQ(differ, 0);

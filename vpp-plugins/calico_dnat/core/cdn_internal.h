@@ -167,12 +167,14 @@ typedef struct {
 
 /* Per-packet scratch of a burst (lives in the worker: nothing on the stack, no malloc). */
 typedef struct {
-  cp_addr_t src, dst; /* lookup key (for ICMP errors: the quoted tuple, swapped) */
+  cp_addr_t src, dst; /* ICMP errors' lookup key: the quoted tuple, swapped (others: the
+                       * view's own tuple is the key) */
   uint16_t sport, dport;
   uint8_t proto, kind, deferred, classify;
   uint32_t b1, b2;
   uint16_t tag;
-  uint16_t pad;
+  uint8_t fast; /* IPv4 TCP/UDP by the parser's shortcut: the key is the view's tuple */
+  uint8_t pad;
   uint32_t ref;
   /* what stage 2 worked out for a probable new flow (CDN_HINT_*), so that creating its
    * session does not repeat it: the translation, Maglev's backend, the return key's

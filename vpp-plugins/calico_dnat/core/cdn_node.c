@@ -358,6 +358,34 @@ static inline void peek_new_flow(const cdn_ctx_t *ctx, const cdn_worker_t *w,
 
 /* ---- rewrite of a packet of a known flow ----------------------------------------------- */
 
+/* The part of `apply` after the verdict and ICMP-error checks: TCP state, expiry, rewrite
+ * (the precomputed-delta one for TCP/UDP), result flags. */
+static inline __attribute__((always_inline)) void apply_l4(cdn_ctx_t *ctx, cdn_worker_t *w,
+                                                           uint8_t *d, const cp_pkt_t *p,
+                                                           uint32_t idx, uint32_t dir,
+                                                           uint32_t now, cdn_result_t *r)
+{
+  cdn_sess_t *s = &w->rec[idx];
+  if (s->proto == CP_IPPROTO_TCP)
+    cdn_tcp_track(s, dir, p->tcp_flags);
+  else if (dir)
+    s->sflags |= CDN_SF_SEEN_REV;
+  s->expires = now + cdn_sess_timeout(&ctx->cfg, s);
+  /* forward: to snat:sport -> backend:bport; return: to vip:vport -> client:cport */
+  uint32_t ns = dir == CDN_DIR_FWD ? 3 : 1, nd = dir == CDN_DIR_FWD ? 2 : 0;
+  if (CDN_LIKELY(s->proto == CP_IPPROTO_TCP || s->proto == CP_IPPROTO_UDP)) {
+    cdn_rewrite_l4_fast(d, p, cdn_sess_addr_ptr(w, idx, ns), s->p[ns],
+                        cdn_sess_addr_ptr(w, idx, nd), s->p[nd], s->cdelta[dir]);
+  } else {
+    cp_addr_t as = cdn_sess_addr(w, idx, ns), ad = cdn_sess_addr(w, idx, nd);
+    cdn_rewrite(d, p, &as, s->p[ns], &ad, s->p[nd]);
+  }
+  r->flags |= dir == CDN_DIR_FWD
+                  ? s->rflags & (CDN_R_DNAT | CDN_R_SNAT | CDN_R_NO_NAT | CDN_R_HAIRPIN)
+                  : CDN_R_REVERSE;
+  w->cnt[CDN_CNT_REWRITTEN]++;
+}
+
 static inline __attribute__((always_inline)) void apply(cdn_ctx_t *ctx, cdn_worker_t *w, uint8_t *d, const cp_pkt_t *p,
                          const cdn_pstate_t *st, uint32_t now, cdn_result_t *r)
 {
@@ -382,24 +410,26 @@ static inline __attribute__((always_inline)) void apply(cdn_ctx_t *ctx, cdn_work
     w->cnt[CDN_CNT_REWRITTEN]++;
     return;
   }
-  if (s->proto == CP_IPPROTO_TCP)
-    cdn_tcp_track(s, dir, p->tcp_flags);
-  else if (dir)
-    s->sflags |= CDN_SF_SEEN_REV;
-  s->expires = now + cdn_sess_timeout(&ctx->cfg, s);
-  /* forward: to snat:sport -> backend:bport; return: to vip:vport -> client:cport */
-  uint32_t ns = dir == CDN_DIR_FWD ? 3 : 1, nd = dir == CDN_DIR_FWD ? 2 : 0;
-  if (CDN_LIKELY(s->proto == CP_IPPROTO_TCP || s->proto == CP_IPPROTO_UDP)) {
-    cdn_rewrite_l4_fast(d, p, cdn_sess_addr_ptr(w, idx, ns), s->p[ns],
-                        cdn_sess_addr_ptr(w, idx, nd), s->p[nd], s->cdelta[dir]);
+  apply_l4(ctx, w, d, p, idx, dir, now, r);
+}
+
+/* The lookup key of a packet: its own tuple, or for an ICMP error the quoted one, swapped. */
+static inline void pkt_key(const cdn_pstate_t *st, const cp_pkt_t *p, cdn_key_t *k)
+{
+  if (st->kind == K_ICMP_ERR) {
+    k->src = st->src;
+    k->dst = st->dst;
+    k->sport = st->sport;
+    k->dport = st->dport;
+    k->proto = st->proto;
   } else {
-    cp_addr_t as = cdn_sess_addr(w, idx, ns), ad = cdn_sess_addr(w, idx, nd);
-    cdn_rewrite(d, p, &as, s->p[ns], &ad, s->p[nd]);
+    k->src = p->src;
+    k->dst = p->dst;
+    k->sport = p->sport;
+    k->dport = p->dport;
+    k->proto = p->proto;
   }
-  r->flags |= dir == CDN_DIR_FWD
-                  ? s->rflags & (CDN_R_DNAT | CDN_R_SNAT | CDN_R_NO_NAT | CDN_R_HAIRPIN)
-                  : CDN_R_REVERSE;
-  w->cnt[CDN_CNT_REWRITTEN]++;
+  k->af = p->af;
 }
 
 /* Stage 2 for one packet: match the 16-bit fingerprint in its first bucket (prefetched by
@@ -448,43 +478,49 @@ static uint32_t burst(cdn_ctx_t *ctx, cdn_worker_t *w, const cdn_snap_t *snap,
     r->next = CDN_NEXT_FORWARD;
     r->error = CDN_E_NONE;
     r->verdict = CP_VERDICT_NONE;
-    st->kind = K_SKIP;
     st->ref = CDN_INVALID_ID;
     st->deferred = st->classify = 0;
     st->hint = 0;
-    if (CDN_UNLIKELY(cp_pkt_parse_outer(data[i], len[i], p) != CP_PKT_OK)) {
-      w->cnt[CDN_CNT_UNPARSED]++;
-      continue;
-    }
-    if (CDN_UNLIKELY(p->flags & CP_PKT_F_LATER_FRAG)) {
-      w->cnt[CDN_CNT_FRAGMENTS]++;
-      continue;
-    }
-    if (!(p->flags & CP_PKT_F_HAS_L4))
-      continue;
-    if (CDN_UNLIKELY(p->flags & CP_PKT_F_ICMP_ERROR)) {
-      if (!(p->flags & CP_PKT_F_INNER_L4))
-        continue;
-      st->src = p->inner.dst;
-      st->dst = p->inner.src;
-      st->sport = p->inner.dport;
-      st->dport = p->inner.sport;
-      st->proto = p->inner.proto;
-      st->kind = K_ICMP_ERR;
-    } else {
-      if ((p->proto == CP_IPPROTO_ICMP || p->proto == CP_IPPROTO_ICMPV6) &&
-          !(p->af == 4 ? (p->icmp_type == 0 || p->icmp_type == 8)
-                       : (p->icmp_type == 128 || p->icmp_type == 129)))
-        continue; /* only echo has an id to key on */
-      st->src = p->src;
-      st->dst = p->dst;
-      st->sport = p->sport;
-      st->dport = p->dport;
-      st->proto = p->proto;
+    cdn_hpos_t hp;
+    if (CDN_LIKELY(cp_pkt_parse_ip4_l4(data[i], len[i], p))) {
+      /* the common case (IPv4 TCP/UDP, no options, not a fragment): the parser's shortcut
+       * writes the view's tuple and nothing else; that tuple is the key */
       st->kind = K_NORMAL;
+      st->fast = 1;
+      hp = cdn_hpos(w, cdn_tuple_hash64(&p->src, &p->dst, p->sport, p->dport, p->proto, 4));
+    } else {
+      st->kind = K_SKIP;
+      st->fast = 0;
+      if (CDN_UNLIKELY(cp_pkt_parse_general(data[i], len[i], p) != CP_PKT_OK)) {
+        w->cnt[CDN_CNT_UNPARSED]++;
+        continue;
+      }
+      if (CDN_UNLIKELY(p->flags & CP_PKT_F_LATER_FRAG)) {
+        w->cnt[CDN_CNT_FRAGMENTS]++;
+        continue;
+      }
+      if (!(p->flags & CP_PKT_F_HAS_L4))
+        continue;
+      if (CDN_UNLIKELY(p->flags & CP_PKT_F_ICMP_ERROR)) {
+        if (!(p->flags & CP_PKT_F_INNER_L4))
+          continue;
+        st->src = p->inner.dst;
+        st->dst = p->inner.src;
+        st->sport = p->inner.dport;
+        st->dport = p->inner.sport;
+        st->proto = p->inner.proto;
+        st->kind = K_ICMP_ERR;
+      } else {
+        if ((p->proto == CP_IPPROTO_ICMP || p->proto == CP_IPPROTO_ICMPV6) &&
+            !(p->af == 4 ? (p->icmp_type == 0 || p->icmp_type == 8)
+                         : (p->icmp_type == 128 || p->icmp_type == 129)))
+          continue; /* only echo has an id to key on */
+        st->kind = K_NORMAL;
+      }
+      cdn_key_t k;
+      pkt_key(st, p, &k);
+      hp = cdn_hpos(w, cdn_key_hash64(&k));
     }
-    cdn_key_t k = {st->src, st->dst, st->sport, st->dport, st->proto, p->af};
-    cdn_hpos_t hp = cdn_hpos(w, cdn_key_hash64(&k));
     st->b1 = hp.b1;
     st->b2 = hp.b2;
     st->tag = hp.tag;
@@ -507,18 +543,39 @@ static uint32_t burst(cdn_ctx_t *ctx, cdn_worker_t *w, const cdn_snap_t *snap,
     cdn_pstate_t *st = &w->ps[i];
     cp_pkt_t *p = &w->views[i];
     cdn_result_t *r = &res[i];
+    uint32_t ref = st->ref;
+    /* The established IPv4 TCP/UDP packet: stage 2's candidate is its flow (in use, not
+     * waiting for a verdict, the tuple matches), valid, not expired, not closing (the
+     * port-reuse check), not denied, its verdict current: rewrite at once. Anything else
+     * takes the general path below, which decides the same way for these packets. */
+    if (CDN_LIKELY(st->fast) && CDN_LIKELY(ref != CDN_INVALID_ID)) {
+      uint32_t idx = ref >> 1;
+      cdn_sess_t *s = &w->rec[idx];
+      if (CDN_LIKELY((s->sflags & (CDN_SF_USED | CDN_SF_PENDING)) == CDN_SF_USED &&
+                     cdn_rec_match_tuple(w, idx, ref & 1, &p->src, &p->dst, p->sport, p->dport,
+                                         p->proto, 4) &&
+                     s->state != CDN_TCP_CLOSING && s->verdict != CP_VERDICT_DENY &&
+                     cdn_sess_valid(ctx, s) && !cdn_time_reached(now, s->expires) &&
+                     (!snap->has_hook ||
+                      (w->pol[idx].gen == pgen && (s->sflags & CDN_SF_CLASSIFIED))))) {
+        r->session = idx;
+        r->verdict = s->verdict;
+        r->backend = s->be_id >= CDN_BE_FIRST ? s->be_id : CDN_INVALID_ID;
+        apply_l4(ctx, w, data[i], p, idx, ref & 1, now, r);
+        rewritten++;
+        continue;
+      }
+    }
     if (st->kind == K_SKIP) {
       w->cnt[CDN_CNT_PASSED]++;
       continue;
     }
-    uint32_t ref = st->ref;
-    /* the usual case: the candidate found in stage 2 is the flow (and was not freed or
-     * reused by an earlier packet of this burst), checked against the scratch tuple in
-     * place; otherwise a full lookup, the only place that needs a cdn_key_t */
+    cdn_key_t k;
+    pkt_key(st, p, &k);
+    /* stage 2's candidate is only a candidate (it may have been freed or reused by an
+     * earlier packet of this burst): check it against the key, else a full lookup */
     if (ref == CDN_INVALID_ID || !(w->rec[ref >> 1].sflags & CDN_SF_USED) ||
-        !cdn_rec_match_tuple(w, ref >> 1, ref & 1, &st->src, &st->dst, st->sport, st->dport,
-                             st->proto, p->af)) {
-      cdn_key_t k = {st->src, st->dst, st->sport, st->dport, st->proto, p->af};
+        !cdn_rec_match(w, ref >> 1, ref & 1, &k)) {
       cdn_hpos_t hp = {st->b1, st->b2, st->tag};
       ref = cdn_sess_lookup(w, &k, hp);
     }

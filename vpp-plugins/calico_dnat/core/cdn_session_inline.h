@@ -29,13 +29,21 @@ typedef struct {
   uint16_t tag;
 } cdn_hpos_t;
 
+/* 64-bit hash of a session key (the two bucket choices and the fingerprint come from it). */
+static inline uint64_t cdn_tuple_hash64(const cp_addr_t *src, const cp_addr_t *dst,
+                                        uint16_t sport, uint16_t dport, uint8_t proto,
+                                        uint8_t af)
+{
+  uint64_t h = cp_mix64(src->q[0] ^ CP_FH_K0, src->q[1] ^ CP_FH_K1);
+  h = cp_mix64(h ^ dst->q[0] ^ CP_FH_K2, dst->q[1] ^ CP_FH_K3);
+  return cp_mix64(h ^ ((uint64_t)sport << 32 | (uint64_t)dport << 16 | (uint64_t)proto << 8 |
+                       af),
+                  CP_FH_K1 ^ 0x9e3779b97f4a7c15ULL);
+}
+
 static inline uint64_t cdn_key_hash64(const cdn_key_t *k)
 {
-  uint64_t h = cp_mix64(k->src.q[0] ^ CP_FH_K0, k->src.q[1] ^ CP_FH_K1);
-  h = cp_mix64(h ^ k->dst.q[0] ^ CP_FH_K2, k->dst.q[1] ^ CP_FH_K3);
-  return cp_mix64(h ^ ((uint64_t)k->sport << 32 | (uint64_t)k->dport << 16 |
-                       (uint64_t)k->proto << 8 | k->af),
-                  CP_FH_K1 ^ 0x9e3779b97f4a7c15ULL);
+  return cdn_tuple_hash64(&k->src, &k->dst, k->sport, k->dport, k->proto, k->af);
 }
 
 static inline cdn_hpos_t cdn_hpos(const cdn_worker_t *w, uint64_t h)
@@ -121,8 +129,13 @@ static inline int cdn_rec_match_tuple(const cdn_worker_t *w, uint32_t idx, uint3
 #endif
   if (ports != want || s->proto != proto || s->af != af)
     return 0;
-  if (af == 4)
-    return s->u.a4[o] == src->w[0] && s->u.a4[o + 1] == dst->w[0];
+  if (af == 4) { /* both addresses in one 64-bit compare */
+    uint64_t have, addrs;
+    uint32_t t[2] = {src->w[0], dst->w[0]};
+    memcpy(&have, &s->u.a4[o], 8);
+    memcpy(&addrs, t, 8);
+    return have == addrs;
+  }
   const cp_addr_t *pa = dir ? w->ext6[idx].a : s->u.a6;
 #if defined(__SSE2__)
   __m128i a = _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(const void *)&pa[0]),

@@ -20,6 +20,10 @@ enum { K_SKIP = 0, K_NORMAL = 1, K_ICMP_ERR = 2 };
 #ifndef CDN_STAGE2_AHEAD
 #define CDN_STAGE2_AHEAD 16u
 #endif
+/* ... and how far stage 1 (parse, hash, bucket prefetch) runs ahead of stage 2 */
+#ifndef CDN_STAGE1_AHEAD
+#define CDN_STAGE1_AHEAD 16u
+#endif
 #define CDN_SWEEP_ON_FULL 256u
 #define TCP_FIN 0x01
 #define TCP_SYN 0x02
@@ -458,6 +462,70 @@ stage2(const cdn_ctx_t *ctx, cdn_worker_t *w, const cdn_snap_t *snap, const cdn_
     __builtin_prefetch(&w->ext6[st->ref >> 1]);
 }
 
+/* Stage 1 for one packet: parse, key, hash; prefetch the first bucket. */
+static inline __attribute__((always_inline)) void stage1(cdn_worker_t *w, uint8_t *const *data,
+                                                         const uint32_t *len, uint32_t n,
+                                                         cdn_result_t *res, uint32_t i)
+{
+  if (i + 4 < n)
+    __builtin_prefetch(data[i + 4]);
+  cp_pkt_t *p = &w->views[i];
+  cdn_pstate_t *st = &w->ps[i];
+  cdn_result_t *r = &res[i];
+  r->session = r->backend = CDN_INVALID_ID;
+  r->flags = 0;
+  r->next = CDN_NEXT_FORWARD;
+  r->error = CDN_E_NONE;
+  r->verdict = CP_VERDICT_NONE;
+  st->ref = CDN_INVALID_ID;
+  st->deferred = st->classify = 0;
+  st->hint = 0;
+  cdn_hpos_t hp;
+  if (CDN_LIKELY(cp_pkt_parse_ip4_l4(data[i], len[i], p))) {
+    /* the common case (IPv4 TCP/UDP, no options, not a fragment): the parser's shortcut
+     * writes the view's tuple and nothing else; that tuple is the key */
+    st->kind = K_NORMAL;
+    st->fast = 1;
+    hp = cdn_hpos(w, cdn_tuple_hash64(&p->src, &p->dst, p->sport, p->dport, p->proto, 4));
+  } else {
+    st->kind = K_SKIP;
+    st->fast = 0;
+    if (CDN_UNLIKELY(cp_pkt_parse_general(data[i], len[i], p) != CP_PKT_OK)) {
+      w->cnt[CDN_CNT_UNPARSED]++;
+      return;
+    }
+    if (CDN_UNLIKELY(p->flags & CP_PKT_F_LATER_FRAG)) {
+      w->cnt[CDN_CNT_FRAGMENTS]++;
+      return;
+    }
+    if (!(p->flags & CP_PKT_F_HAS_L4))
+      return;
+    if (CDN_UNLIKELY(p->flags & CP_PKT_F_ICMP_ERROR)) {
+      if (!(p->flags & CP_PKT_F_INNER_L4))
+        return;
+      st->src = p->inner.dst;
+      st->dst = p->inner.src;
+      st->sport = p->inner.dport;
+      st->dport = p->inner.sport;
+      st->proto = p->inner.proto;
+      st->kind = K_ICMP_ERR;
+    } else {
+      if ((p->proto == CP_IPPROTO_ICMP || p->proto == CP_IPPROTO_ICMPV6) &&
+          !(p->af == 4 ? (p->icmp_type == 0 || p->icmp_type == 8)
+                       : (p->icmp_type == 128 || p->icmp_type == 129)))
+        return; /* only echo has an id to key on */
+      st->kind = K_NORMAL;
+    }
+    cdn_key_t k;
+    pkt_key(st, p, &k);
+    hp = cdn_hpos(w, cdn_key_hash64(&k));
+  }
+  st->b1 = hp.b1;
+  st->b2 = hp.b2;
+  st->tag = hp.tag;
+  __builtin_prefetch(&w->bk[hp.b1]); /* most keys sit in their first bucket */
+}
+
 /* ---- the burst ----------------------------------------------------------------------------- */
 
 static uint32_t burst(cdn_ctx_t *ctx, cdn_worker_t *w, const cdn_snap_t *snap,
@@ -466,80 +534,27 @@ static uint32_t burst(cdn_ctx_t *ctx, cdn_worker_t *w, const cdn_snap_t *snap,
 {
   uint32_t pgen = snap->has_hook ? snap->hook.generation(snap->hook.ctx) : 0;
 
-  /* 1: parse, key, hash; prefetch the first bucket */
-  for (uint32_t i = 0; i < n; i++) {
-    if (i + 4 < n)
-      __builtin_prefetch(data[i + 4]);
-    cp_pkt_t *p = &w->views[i];
-    cdn_pstate_t *st = &w->ps[i];
-    cdn_result_t *r = &res[i];
-    r->session = r->backend = CDN_INVALID_ID;
-    r->flags = 0;
-    r->next = CDN_NEXT_FORWARD;
-    r->error = CDN_E_NONE;
-    r->verdict = CP_VERDICT_NONE;
-    st->ref = CDN_INVALID_ID;
-    st->deferred = st->classify = 0;
-    st->hint = 0;
-    cdn_hpos_t hp;
-    if (CDN_LIKELY(cp_pkt_parse_ip4_l4(data[i], len[i], p))) {
-      /* the common case (IPv4 TCP/UDP, no options, not a fragment): the parser's shortcut
-       * writes the view's tuple and nothing else; that tuple is the key */
-      st->kind = K_NORMAL;
-      st->fast = 1;
-      hp = cdn_hpos(w, cdn_tuple_hash64(&p->src, &p->dst, p->sport, p->dport, p->proto, 4));
-    } else {
-      st->kind = K_SKIP;
-      st->fast = 0;
-      if (CDN_UNLIKELY(cp_pkt_parse_general(data[i], len[i], p) != CP_PKT_OK)) {
-        w->cnt[CDN_CNT_UNPARSED]++;
-        continue;
-      }
-      if (CDN_UNLIKELY(p->flags & CP_PKT_F_LATER_FRAG)) {
-        w->cnt[CDN_CNT_FRAGMENTS]++;
-        continue;
-      }
-      if (!(p->flags & CP_PKT_F_HAS_L4))
-        continue;
-      if (CDN_UNLIKELY(p->flags & CP_PKT_F_ICMP_ERROR)) {
-        if (!(p->flags & CP_PKT_F_INNER_L4))
-          continue;
-        st->src = p->inner.dst;
-        st->dst = p->inner.src;
-        st->sport = p->inner.dport;
-        st->dport = p->inner.sport;
-        st->proto = p->inner.proto;
-        st->kind = K_ICMP_ERR;
-      } else {
-        if ((p->proto == CP_IPPROTO_ICMP || p->proto == CP_IPPROTO_ICMPV6) &&
-            !(p->af == 4 ? (p->icmp_type == 0 || p->icmp_type == 8)
-                         : (p->icmp_type == 128 || p->icmp_type == 129)))
-          continue; /* only echo has an id to key on */
-        st->kind = K_NORMAL;
-      }
-      cdn_key_t k;
-      pkt_key(st, p, &k);
-      hp = cdn_hpos(w, cdn_key_hash64(&k));
-    }
-    st->b1 = hp.b1;
-    st->b2 = hp.b2;
-    st->tag = hp.tag;
-    __builtin_prefetch(&w->bk[hp.b1]); /* most keys sit in their first bucket */
-  }
-
-  /* 2 runs CDN_STAGE2_AHEAD packets ahead of 3, so that the record fetches it starts
-   * overlap stage 3's work on earlier packets instead of waiting for each other. A
+  /* One software pipeline: stage 1 (parse, hash, bucket prefetch) runs CDN_STAGE1_AHEAD
+   * packets ahead of stage 2 (bucket match, record prefetch), which runs CDN_STAGE2_AHEAD
+   * ahead of stage 3, so that the two random lines of every packet are requested at the
+   * pace packets are finished and their fetches overlap stage 3's work on earlier packets
+   * (all of a vector's bucket prefetches at once would queue behind each other first). A
    * candidate found after earlier packets of the burst changed the table is still only a
    * candidate: stage 3 verifies it, as it must anyway. */
-  uint32_t ahead = n < CDN_STAGE2_AHEAD ? n : CDN_STAGE2_AHEAD;
-  for (uint32_t i = 0; i < ahead; i++)
+  uint32_t a2 = n < CDN_STAGE2_AHEAD ? n : CDN_STAGE2_AHEAD;
+  uint32_t a1 = n < CDN_STAGE1_AHEAD + a2 ? n : CDN_STAGE1_AHEAD + a2;
+  for (uint32_t i = 0; i < a1; i++)
+    stage1(w, data, len, n, res, i);
+  for (uint32_t i = 0; i < a2; i++)
     stage2(ctx, w, snap, meta, i);
 
   /* 3: verify, validate, create, rewrite (verdict-pending packets are deferred) */
   uint32_t n_def = 0, n_cls = 0, rewritten = 0;
   for (uint32_t i = 0; i < n; i++) {
-    if (i + ahead < n)
-      stage2(ctx, w, snap, meta, i + ahead);
+    if (i + a1 < n)
+      stage1(w, data, len, n, res, i + a1);
+    if (i + a2 < n)
+      stage2(ctx, w, snap, meta, i + a2);
     cdn_pstate_t *st = &w->ps[i];
     cp_pkt_t *p = &w->views[i];
     cdn_result_t *r = &res[i];

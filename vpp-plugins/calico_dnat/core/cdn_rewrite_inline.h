@@ -191,6 +191,14 @@ static inline uint16_t cdn_addr_delta_reverse(uint8_t af, uint16_t fwd, const cp
   return (uint16_t)~fwd;
 }
 
+/* cp_csum_fold for sums below 2^32 (a few 16-bit terms): the same value in two steps. */
+static inline uint16_t cdn_fold32(uint32_t s)
+{
+  s = (s & 0xffffu) + (s >> 16);
+  s = (s & 0xffffu) + (s >> 16);
+  return (uint16_t)s;
+}
+
 /*
  * The established fast path of cdn_rewrite for TCP and UDP (not SCTP, not ICMP, not an
  * ICMP error): the packet's addresses are the session key's, so the address part of both
@@ -207,7 +215,7 @@ cdn_rewrite_l4_fast(uint8_t *d, const cp_pkt_t *p, const void *nsrc, uint16_t ns
   uint8_t *l4 = d + p->l4_offset;
   if (p->af == 4) {
     uint16_t ipc = cdn_rd16(d + 10);
-    ipc = (uint16_t)~cp_csum_fold((uint64_t)(uint16_t)~ipc + delta);
+    ipc = (uint16_t)~cdn_fold32((uint32_t)(uint16_t)~ipc + delta);
     memcpy(d + 10, &ipc, 2);
     memcpy(d + 12, nsrc, 4);
     memcpy(d + 16, ndst, 4);
@@ -220,12 +228,12 @@ cdn_rewrite_l4_fast(uint8_t *d, const cp_pkt_t *p, const void *nsrc, uint16_t ns
   uint16_t osp = cdn_rd16(l4), odp = cdn_rd16(l4 + 2);
   uint16_t nsp_n = cp_htons(nsp), ndp_n = cp_htons(ndp);
   if (p->proto == CP_IPPROTO_TCP || lcv) { /* a zero UDP checksum stays zero */
-    uint64_t acc = (uint64_t)(uint16_t)~lcv + delta;
+    uint32_t acc = (uint32_t)(uint16_t)~lcv + delta; /* at most five 16-bit terms */
     if (nsp != p->sport)
-      acc += (uint64_t)(uint16_t)~osp + nsp_n;
+      acc += (uint32_t)(uint16_t)~osp + nsp_n;
     if (ndp != p->dport)
-      acc += (uint64_t)(uint16_t)~odp + ndp_n;
-    lcv = (uint16_t)~cp_csum_fold(acc);
+      acc += (uint32_t)(uint16_t)~odp + ndp_n;
+    lcv = (uint16_t)~cdn_fold32(acc);
     if (p->proto == CP_IPPROTO_UDP)
       lcv = cp_udp_csum_fixup(lcv);
     memcpy(lc, &lcv, 2);

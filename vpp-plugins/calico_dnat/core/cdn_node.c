@@ -80,6 +80,18 @@ static inline int is_node_addr(const cdn_snap_t *s, uint8_t af, const cp_addr_t 
   return 0;
 }
 
+/* Maglev's flow hash of a packet for translation x: cp_flow_hash, with the default field
+ * set (and ClientIP affinity's) as constants so the inline folds its field selection away;
+ * the value is cp_flow_hash's either way. */
+static inline uint32_t xlat_hash(const cdn_xlat_t *x, const cp_pkt_t *p, uint64_t seed)
+{
+  if (CDN_LIKELY(x->hash_fields == CP_FH_5TUPLE))
+    return cp_flow_hash(p, CP_FH_5TUPLE, seed);
+  if (x->hash_fields == CP_FH_SRC_ADDR)
+    return cp_flow_hash(p, CP_FH_SRC_ADDR, seed);
+  return cp_flow_hash(p, x->hash_fields, seed);
+}
+
 /* ---- session creation -------------------------------------------------------------------- */
 
 static inline void drop(cdn_worker_t *w, cdn_result_t *r, uint8_t e)
@@ -194,7 +206,7 @@ static uint32_t dnat_flow(cdn_ctx_t *ctx, cdn_worker_t *w, const cdn_snap_t *sna
   if (!be && (st->hint & CDN_HINT_BE))
     be = st->hbe; /* stage 2's Maglev pick for this packet (no affinity) */
   if (!be) {
-    uint32_t h = cp_flow_hash(p, x->hash_fields, ctx->cfg.hash_seed);
+    uint32_t h = xlat_hash(x, p, ctx->cfg.hash_seed);
     be = &x->be[lb[((uint64_t)h * x->m) >> 32]];
   }
   int nonat = !!(be->flags & CDN_BF_NO_NAT);
@@ -342,7 +354,7 @@ static inline void peek_new_flow(const cdn_ctx_t *ctx, const cdn_worker_t *w,
   const uint16_t *lb = x->lb[local];
   if (!lb)
     return;
-  uint32_t h = cp_flow_hash(p, x->hash_fields, ctx->cfg.hash_seed);
+  uint32_t h = xlat_hash(x, p, ctx->cfg.hash_seed);
   const cdn_be_t *be = &x->be[lb[((uint64_t)h * x->m) >> 32]];
   st->hbe = be;
   st->hint |= CDN_HINT_BE;

@@ -84,7 +84,7 @@ def test_flows_of_both_families_side_by_side_keep_their_own_translation(core):
     for (af, kind, pkt), r in zip(flows, res, strict=True):
         client, dst, cport, dport = fields(pkt)
         x = by_client[(client, cport)]
-        vip, be, node = svc[af]
+        _, be, node = svc[af]
         assert x.family == af and x.index == r.session
         assert (str(x.vip), x.vip_port) == (dst, dport)
         if kind == "dnat":
@@ -95,7 +95,7 @@ def test_flows_of_both_families_side_by_side_keep_their_own_translation(core):
             assert (str(x.snat), x.snat_port) == (norm(node), fields(r.packet)[2])
     # the return direction, all in one burst: each packet back to its own client
     back = core.process(replies)
-    for (af, kind, pkt), r in zip(flows, back, strict=True):
+    for (_, _, pkt), r in zip(flows, back, strict=True):
         assert r.next is Next.FORWARD and r.flags & ResultFlag.REVERSE
         check_checksums(r.packet)
         client, dst, cport, dport = fields(pkt)

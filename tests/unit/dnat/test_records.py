@@ -69,7 +69,7 @@ def test_flows_of_both_families_side_by_side_keep_their_own_translation(core):
     for (af, kind, pkt), r in zip(flows, res, strict=True):
         assert r.next is Next.FORWARD and r.flags & ResultFlag.NEW
         check_checksums(r.packet)
-        vip, be, node = svc[af]
+        _, be, node = svc[af]
         client, dst, cport, dport = fields(pkt)
         s, d, sp, dp = fields(r.packet)
         if kind == "dnat":

@@ -470,7 +470,7 @@ stage2(const cdn_ctx_t *ctx, cdn_worker_t *w, const cdn_snap_t *snap, const cdn_
   /* the record is one cache line; an IPv6 record also has its extension (a2, a3) */
   st->ref = b->val[__builtin_ctz(mm)];
   __builtin_prefetch(&w->rec[st->ref >> 1]);
-  if (w->views[i].af == 6)
+  if (!st->fast && w->views[i].af == 6)
     __builtin_prefetch(&w->ext6[st->ref >> 1]);
 }
 

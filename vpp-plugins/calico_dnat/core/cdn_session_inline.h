@@ -246,6 +246,13 @@ static inline uint32_t cdn_sess_timeout(const cdn_config_t *c, const cdn_sess_t 
 static inline void cdn_tcp_track(cdn_sess_t *s, uint32_t dir, uint8_t tcp_flags)
 {
   const uint8_t FIN = 0x01, RST = 0x04;
+  /* the usual packet changes nothing: no FIN/RST, and no new direction seen (a return
+   * packet after the first, or an initiator's packet before any answer or after the
+   * handshake completed) */
+  if (CDN_LIKELY(!(tcp_flags & (FIN | RST)) &&
+                 (dir ? (s->sflags & CDN_SF_SEEN_REV) != 0
+                      : !(s->sflags & CDN_SF_SEEN_REV) || s->state != CDN_TCP_SYN)))
+    return;
   if (dir)
     s->sflags |= CDN_SF_SEEN_REV;
   if (tcp_flags & RST) {

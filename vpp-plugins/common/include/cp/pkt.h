@@ -107,6 +107,8 @@ static inline int cp_pkt_parse_ip4_l4(const uint8_t *d, uint32_t len, cp_pkt_t *
     return 0;
   const uint8_t *l4 = d + 20;
   if (proto == CP_IPPROTO_TCP) {
+    if (total < 40) /* the fixed header first: its data offset byte must be inside */
+      return 0;
     uint32_t doff = (uint32_t)(l4[12] >> 4) * 4;
     if (doff < 20 || 20 + doff > total)
       return 0;

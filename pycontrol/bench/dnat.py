@@ -44,23 +44,43 @@ def _best(fn: Callable[[], int], rounds: int) -> int:
     return min(fn() for _ in range(rounds))
 
 
-def maglev_figures(n_removed_of: int = 100, trials: int = 8) -> dict[str, float]:
-    """Moved ratio and spread for N backends at the table size the sizing rule picks."""
-    n = n_removed_of
+def _moved_ratio(n: int, trials: int) -> float:
+    """The share of flows that move when one of n backends is removed, over the ideal 1/n,
+    at the table sizes the sizing rule picks for n and n - 1 (the same M unless n - 1
+    falls below a step of the size ladder), averaged over `trials` removals."""
     m = maglev_size(n)
     full = [(ipaddress.IPv4Address(0x0A800000 + i), 8080, 1) for i in range(n)]
     before = maglev_table(full, m)
-    counts = [before.count(i) for i in range(n)]
     ratios = []
     for t in range(trials):
         gone = (t * 7919) % n
         rest = full[:gone] + full[gone + 1 :]
-        after = maglev_table(rest, m)
-        moved = sum(full[b][0] != rest[a][0] for b, a in zip(before, after, strict=True))
-        ratios.append(moved / m * n)
+        after = maglev_table(rest, maglev_size(len(rest)))
+        # a flow of hash h uses entry h mod M: compare over hashes that cover both tables
+        span = m * len(after) if len(after) != m else m
+        hashes = range(0, span, max(1, span // (1 << 17)))
+        moved = sum(full[before[h % m]][0] != rest[after[h % len(after)]][0] for h in hashes)
+        ratios.append(moved / len(hashes) * n)
+    return sum(ratios) / len(ratios)
+
+
+def maglev_figures(n: int = 100, trials: int = 8) -> dict[str, float]:
+    """Disruption and balance. The moved ratio depends on where N's quota falls between
+    integers, so the headline is its mean over N = 20, 27, ..., 195 (sizes that cross a
+    ladder step excluded and counted), next to N = 100 alone; spread and min share are
+    max/mean and min/mean entries per backend at N."""
+    m = maglev_size(n)
+    table = maglev_table([(ipaddress.IPv4Address(0x0A800000 + i), 8080, 1) for i in range(n)], m)
+    counts = [table.count(i) for i in range(n)]
+    sweep = [k for k in range(20, 200, 7) if maglev_size(k - 1) == maglev_size(k)]
+    ratios = [_moved_ratio(k, 6) for k in sweep]
     return {
         "maglev_moved_ratio": sum(ratios) / len(ratios),
+        "maglev_moved_ratio_worst": max(ratios),
+        "maglev_moved_ratio_n": _moved_ratio(n, trials),
+        "maglev_step_crossings": float(len(range(20, 200, 7)) - len(sweep)),
         "maglev_spread": max(counts) / (m / n),
+        "maglev_min_share": min(counts) / (m / n),
         "maglev_n": float(n),
         "maglev_m": float(m),
     }

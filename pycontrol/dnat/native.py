@@ -76,6 +76,7 @@ class ResultFlag(enum.IntFlag):
     ICMP_ERROR = 16
     NO_NAT = 32
     HAIRPIN = 64
+    TRACKED = 128
 
 
 class Verdict(enum.IntEnum):

@@ -1,6 +1,7 @@
 """calico_policy_plugin.so inside a real VPP, together with calico_dnat: policy verdicts on
 real packets at the pod's ingress (output arc) and egress (input arc), evaluated after
-DNAT, and return traffic of an admitted session passing an ingress deny."""
+DNAT, and return traffic of an admitted flow (translated or only tracked) passing an
+ingress deny."""
 
 from __future__ import annotations
 
@@ -186,6 +187,25 @@ def test_session_reply_passes_the_client_ingress_deny_but_a_new_flow_does_not(ne
     out = got["pg0"]
     assert [(p[IP].src, p[TCP].sport, p[TCP].dport) for p in out] == [(VIP_OK, 80, 2100)]
     assert_checksums(out[0])
+
+
+def test_reply_of_an_untranslated_flow_passes_the_client_ingress_deny(net: Net) -> None:
+    """No service involved: the flow is tracked only (stateful policy, as Calico's
+    conntrack), so the server's reply is return traffic of an admitted flow."""
+    syn = tcp(net.client, MAC_CLIENT, CLIENT, POD, 2200, 8080)
+    got = net.run.run({net.client: [syn]})
+    out = got["pg1"]
+    assert [(p[IP].src, p[IP].dst, p[TCP].sport, p[TCP].dport) for p in out] == [
+        (CLIENT, POD, 2200, 8080)
+    ]
+    assert_checksums(out[0])
+    reply = tcp(net.pods, MAC_POD, POD, CLIENT, 8080, 2200, "SA")
+    unsolicited = tcp(net.pods, MAC_POD, POD, CLIENT, 8080, 2201, "S")
+    got = net.run.run({net.pods: [reply, unsolicited]})
+    out = got["pg0"]
+    assert [(p[IP].src, p[TCP].sport, p[TCP].dport) for p in out] == [(POD, 8080, 2200)]
+    assert_checksums(out[0])
+    assert "tracked" in net.vpp.cli("show calico dnat sessions")
 
 
 def test_unbound_interface_is_not_policed(net: Net) -> None:

@@ -1,5 +1,5 @@
-"""Weighted Maglev as property tests: balance, weights, and minimal disruption (compared
-with what the ideal and what modulo hashing would move)."""
+"""Weighted Maglev with bounded loads as property tests: balance, weights, and minimal
+disruption (compared with what the ideal and what modulo hashing would move)."""
 
 from __future__ import annotations
 
@@ -19,16 +19,23 @@ def bes(n: int, weights: list[int] | None = None) -> list[tuple[ipaddress.IPv4Ad
     return [(ipaddress.IPv4Address(0x0A800000 + i), 8080, w[i]) for i in range(n)]
 
 
+def quota(m: int, w: int, total: int) -> int:
+    """The most entries a backend may hold: its fair share + 4.5 %, never below the share."""
+    return max(m * w * 1045 // (1000 * total), -(-m * w // total))
+
+
 @settings(max_examples=40, deadline=None)
 @given(n=st.integers(1, 300), seed=st.integers(0, 2**32))
-def test_equal_weights_spread_is_within_one_entry(n, seed):
+def test_equal_weights_no_backend_above_its_quota(n, seed):
     m = maglev_size(n)
     t = maglev_table(bes(n), m, seed)
     counts = [0] * n
     for b in t:
         counts[b] += 1
-    assert max(counts) - min(counts) <= 1
+    assert sum(counts) == m
+    assert max(counts) <= quota(m, 1, n)
     assert max(counts) / (m / n) <= 1.05 or n * 100 > m  # M >= 100 N keeps spread <= 5 %
+    assert min(counts) > 0
 
 
 @settings(max_examples=30, deadline=None)
@@ -42,7 +49,9 @@ def test_weighted_shares_follow_the_weights(weights, seed):
         counts[b] += 1
     total = sum(weights)
     for i in range(n):
-        assert abs(counts[i] - m * weights[i] / total) <= 0.01 * m
+        fair = m * weights[i] / total
+        assert counts[i] <= quota(m, weights[i], total)
+        assert counts[i] >= fair - 0.02 * m
 
 
 @settings(max_examples=25, deadline=None)
@@ -60,6 +69,7 @@ def test_removing_one_backend_moves_its_share_and_little_more(n, data):
     moved = sum(a != b for a, b in zip(ident_before, ident_after, strict=True))
     share = before.count(gone)
     assert moved >= share  # every entry of the removed backend moved
-    # Maglev's cascade: a bounded multiple of the ideal; modulo hashing would move ~(n-1)/n
-    assert moved / m <= 4.0 / n
+    # bounded loads: a small multiple of the ideal 1/n (1.17x on average at n = 100);
+    # modulo hashing would move ~(n-1)/n, the paper's fill ~2.4/n
+    assert moved / m <= 2.0 / n
     assert all(x != full[gone][0] for x in ident_after)

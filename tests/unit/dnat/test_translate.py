@@ -242,9 +242,11 @@ def test_nodeport_answers_on_every_node_address(core, af):
         (r,) = core.process([tcp(af, addr(af, 9, 200), node, 4000, 30080)])
         assert r.flags & ResultFlag.DNAT
         check_checksums(r.packet)
-        s, d, _, dp = fields(r.packet)
+        s, d, sp, dp = fields(r.packet)
         assert dp == 8080 and s == norm(addr(af, 9, 200))  # local backend: source kept
-        (back,) = core.process([tcp(af, d, s, 8080, 4000, "SA")])
+        # the same client port towards both node addresses: when both flows land on one
+        # backend, the second one's source port is remapped (clash resolution)
+        (back,) = core.process([tcp(af, d, s, 8080, sp, "SA")])
         assert fields(back.packet) == (norm(node), norm(addr(af, 9, 200)), 30080, 4000)
     # a port that is no NodePort on a node address is the host's business
     (other,) = core.process([tcp(af, addr(af, 9, 200), n1, 4000, 22)])

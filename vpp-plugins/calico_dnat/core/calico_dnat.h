@@ -38,8 +38,9 @@ extern "C" {
 #define CDN_MAX_WORKERS 64
 #define CDN_MAX_BURST 256
 #define CDN_MAX_BACKENDS_PER_XLAT 4096 /* keeps Maglev M / N >= 16 at M = 65537 */
-#define CDN_MAGLEV_M_MIN 101           /* smallest table (prime) */
+#define CDN_MAGLEV_M_MIN 409           /* smallest table (prime): 1 to 4 backends */
 #define CDN_MAGLEV_M_MAX 65537         /* largest table (prime; 16-bit entries) */
+#define CDN_MAGLEV_SLACK_PERMILLE 45   /* a backend's entries <= its fair share + 4.5 % */
 #define CDN_MAX_PREFIXES 64            /* natOutgoing pools + exclusions, per kind */
 #define CDN_MAX_NODE_ADDRS 32
 #define CDN_INVALID_ID 0xffffffffu
@@ -138,8 +139,9 @@ uint32_t cdn_translation_next(cdn_ctx_t *ctx, uint32_t prev);
 uint32_t cdn_translation_count(cdn_ctx_t *ctx);
 /* A backend by id (as reported in cdn_result_t.backend); -ENOENT if unused. */
 int cdn_backend_get(cdn_ctx_t *ctx, uint32_t backend_id, cdn_backend_t *out);
-/* Maglev table size used for n backends: smallest prime >= 100 n within
- * [CDN_MAGLEV_M_MIN, CDN_MAGLEV_M_MAX]. */
+/* Maglev table size used for n backends: the smallest prime >= 409 * 2^k >= 100 n, within
+ * [CDN_MAGLEV_M_MIN, CDN_MAGLEV_M_MAX] (a ladder, so that M stays put while n changes
+ * between steps). */
 uint32_t cdn_maglev_size_for(uint32_t n_backends);
 
 /* ---- node addresses, SNAT ------------------------------------------------------------- */
@@ -163,7 +165,11 @@ int cdn_snat_prefix_del(cdn_ctx_t *ctx, uint8_t kind, uint8_t af, const cp_addr_
 /* ---- policy hook ---------------------------------------------------------------------- */
 /* Attach (hook != NULL; copied) or detach the policy classifier. A session stores the
  * verdict of its flow and the generation it was computed under; when the generation
- * moves on, the flow is classified again on its next packet. */
+ * moves on, the flow is classified again on its next packet. While a hook is attached,
+ * flows nothing translates (TCP, UDP, SCTP, ICMP echo) get a tracked-only session too, as
+ * Calico's conntrack: the first packet's verdict is cached, replies and ICMP errors about
+ * the flow come out with CDN_R_REVERSE (return traffic of an admitted flow), and nothing
+ * is rewritten (CDN_R_TRACKED). Detaching the hook drops those sessions. */
 int cdn_policy_hook_set(cdn_ctx_t *ctx, const cp_policy_hook_t *hook);
 
 /* ---- fast path ------------------------------------------------------------------------ */
@@ -180,11 +186,12 @@ enum { CDN_NEXT_FORWARD = 0, CDN_NEXT_DROP = 1 };
 enum {
   CDN_R_DNAT = 1u << 0,        /* destination rewritten (forward direction) */
   CDN_R_SNAT = 1u << 1,        /* source rewritten (forward direction) */
-  CDN_R_REVERSE = 1u << 2,     /* return traffic reverse-translated */
+  CDN_R_REVERSE = 1u << 2,     /* return traffic of a session (reverse-translated) */
   CDN_R_NEW = 1u << 3,         /* this packet created the session */
   CDN_R_ICMP_ERROR = 1u << 4,  /* an ICMP error rewritten inner and outer */
   CDN_R_NO_NAT = 1u << 5,      /* DSR backend: forward to `backend` with the VIP kept */
   CDN_R_HAIRPIN = 1u << 6,     /* a pod reaching its own service, SNATed */
+  CDN_R_TRACKED = 1u << 7,     /* a tracked-only flow (policy hook set): nothing rewritten */
 };
 
 /* drop / outcome reasons, also counted per worker (CDN_CNT_ERR_BASE + reason) */
@@ -237,7 +244,7 @@ typedef struct {
   uint32_t expires_ms;
   uint32_t policy_generation;
   uint8_t af, proto, tcp_state, verdict;
-  uint8_t flags; /* CDN_R_DNAT / SNAT / NO_NAT / HAIRPIN as created */
+  uint8_t flags; /* CDN_R_DNAT / SNAT / NO_NAT / HAIRPIN / TRACKED as created */
   uint8_t pad[3];
 } cdn_session_info_t;
 

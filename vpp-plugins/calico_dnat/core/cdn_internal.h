@@ -15,11 +15,14 @@
 #define CDN_LIKELY(x) __builtin_expect(!!(x), 1)
 #define CDN_UNLIKELY(x) __builtin_expect(!!(x), 0)
 
-/* Reserved backend ids: natOutgoing-only sessions of each family. Their generation moves
- * when the family's SNAT address changes. Real backends get ids from CDN_BE_FIRST. */
+/* Reserved backend ids: natOutgoing-only sessions of each family (their generation moves
+ * when the family's SNAT address changes) and tracked-only sessions (flows nothing
+ * translates, tracked for stateful policy; the generation moves when the policy hook is
+ * detached). Real backends get ids from CDN_BE_FIRST. */
 #define CDN_BE_SNAT4 0u
 #define CDN_BE_SNAT6 1u
-#define CDN_BE_FIRST 2u
+#define CDN_BE_TRACK 2u
+#define CDN_BE_FIRST 3u
 
 /* ---- translations (immutable once published) ----------------------------------------- */
 enum {

@@ -131,8 +131,8 @@ static int link_rec(cdn_worker_t *w, uint32_t idx, const cdn_pstate_t *st, cdn_r
   }
   uint32_t tries = 0;
   while (cdn_sess_lookup(w, &k, hr) != CDN_INVALID_ID) {
-    int remappable = !(s->sflags & CDN_SF_SNAT_PORT) && s->proto != CP_IPPROTO_ICMP &&
-                     s->proto != CP_IPPROTO_ICMPV6;
+    int remappable = !(s->sflags & CDN_SF_SNAT_PORT) && !(s->rflags & CDN_R_TRACKED) &&
+                     s->proto != CP_IPPROTO_ICMP && s->proto != CP_IPPROTO_ICMPV6;
     if (!remappable || ++tries > 8) {
       drop(w, r, CDN_E_CLASH);
       return -EEXIST;
@@ -306,6 +306,37 @@ static uint32_t snat_flow(cdn_ctx_t *ctx, cdn_worker_t *w, const cdn_snap_t *sna
   return finish_rec(ctx, w, idx, m, st, now, r);
 }
 
+/* A flow nothing translates, seen while a policy hook is attached: tracked as Calico's
+ * conntrack does, so that its first packet's verdict is cached and its replies pass as
+ * return traffic of an admitted flow. The record's addresses and ports are the packet's
+ * both ways (no rewrite). An ICMP echo reply opens no flow. */
+static uint32_t track_flow(cdn_ctx_t *ctx, cdn_worker_t *w, const cp_pkt_t *p,
+                           const cdn_meta_t *m, const cdn_pstate_t *st, uint32_t now,
+                           cdn_result_t *r)
+{
+  if ((p->proto == CP_IPPROTO_ICMP && p->icmp_type != 8) ||
+      (p->proto == CP_IPPROTO_ICMPV6 && p->icmp_type != 128))
+    return CDN_INVALID_ID;
+  uint32_t idx = alloc_rec(ctx, w, now);
+  if (idx == CDN_INVALID_ID) {
+    drop(w, r, CDN_E_SESSION_LIMIT);
+    return CDN_INVALID_ID;
+  }
+  cdn_sess_t *s = &w->rec[idx];
+  s->af = p->af;
+  s->proto = p->proto;
+  cdn_sess_set_addr(w, idx, 0, &p->src);
+  cdn_sess_set_addr(w, idx, 3, &p->src);
+  cdn_sess_set_addr(w, idx, 1, &p->dst);
+  cdn_sess_set_addr(w, idx, 2, &p->dst);
+  s->p[0] = s->p[3] = p->sport;
+  s->p[1] = s->p[2] = p->dport;
+  s->be_id = CDN_BE_TRACK;
+  s->be_gen = cdn_be_gen_load(ctx, CDN_BE_TRACK);
+  s->rflags = CDN_R_TRACKED;
+  return finish_rec(ctx, w, idx, m, st, now, r);
+}
+
 static uint32_t new_flow(cdn_ctx_t *ctx, cdn_worker_t *w, const cdn_snap_t *snap,
                          const cp_pkt_t *p, const cdn_meta_t *m, const cdn_pstate_t *st,
                          uint32_t now, cdn_result_t *r)
@@ -325,6 +356,8 @@ static uint32_t new_flow(cdn_ctx_t *ctx, cdn_worker_t *w, const cdn_snap_t *snap
   }
   if (nat_outgoing(snap, p))
     return snat_flow(ctx, w, snap, p, m, st, now, r);
+  if (snap->has_hook)
+    return track_flow(ctx, w, p, m, st, now, r);
   return CDN_INVALID_ID;
 }
 
@@ -412,6 +445,20 @@ static inline __attribute__((always_inline)) void apply(cdn_ctx_t *ctx, cdn_work
   r->backend = s->be_id >= CDN_BE_FIRST ? s->be_id : CDN_INVALID_ID;
   if (CDN_UNLIKELY(s->verdict == CP_VERDICT_DENY)) {
     drop(w, r, CDN_E_POLICY_DENY);
+    return;
+  }
+  if (s->rflags & CDN_R_TRACKED) { /* state and timeout only: nothing to rewrite */
+    if (st->kind == K_ICMP_ERR) {
+      r->flags |= CDN_R_ICMP_ERROR;
+    } else {
+      if (s->proto == CP_IPPROTO_TCP)
+        cdn_tcp_track(s, dir, p->tcp_flags);
+      else if (dir)
+        s->sflags |= CDN_SF_SEEN_REV;
+      s->expires = now + cdn_sess_timeout(&ctx->cfg, s);
+    }
+    r->flags |= CDN_R_TRACKED | (dir ? CDN_R_REVERSE : 0);
+    w->cnt[CDN_CNT_PASSED]++;
     return;
   }
   if (CDN_UNLIKELY(st->kind == K_ICMP_ERR)) {
@@ -573,7 +620,8 @@ static uint32_t burst(cdn_ctx_t *ctx, cdn_worker_t *w, const cdn_snap_t *snap,
     uint32_t ref = st->ref;
     /* The established IPv4 TCP/UDP packet: stage 2's candidate is its flow (in use, not
      * waiting for a verdict, the tuple matches), valid, not expired, not closing (the
-     * port-reuse check), not denied, its verdict current: rewrite at once. Anything else
+     * port-reuse check), not denied, its verdict current, translated (tracked-only
+     * sessions exist only with a hook): rewrite at once. Anything else
      * takes the general path below, which decides the same way for these packets. */
     if (CDN_LIKELY(st->fast) && CDN_LIKELY(ref != CDN_INVALID_ID)) {
       uint32_t idx = ref >> 1;
@@ -583,8 +631,9 @@ static uint32_t burst(cdn_ctx_t *ctx, cdn_worker_t *w, const cdn_snap_t *snap,
                                          p->proto, 4) &&
                      s->state != CDN_TCP_CLOSING && s->verdict != CP_VERDICT_DENY &&
                      cdn_sess_valid(ctx, s) && !cdn_time_reached(now, s->expires) &&
-                     (!snap->has_hook ||
-                      (w->pol[idx].gen == pgen && (s->sflags & CDN_SF_CLASSIFIED))))) {
+                     (!snap->has_hook || (w->pol[idx].gen == pgen &&
+                                          (s->sflags & CDN_SF_CLASSIFIED) &&
+                                          !(s->rflags & CDN_R_TRACKED))))) {
         r->session = idx;
         r->verdict = s->verdict;
         r->backend = s->be_id >= CDN_BE_FIRST ? s->be_id : CDN_INVALID_ID;
@@ -674,7 +723,7 @@ static uint32_t burst(cdn_ctx_t *ctx, cdn_worker_t *w, const cdn_snap_t *snap,
       continue;
     }
     apply(ctx, w, data[i], p, st, now, r);
-    rewritten += r->next == CDN_NEXT_FORWARD;
+    rewritten += r->next == CDN_NEXT_FORWARD && !(r->flags & CDN_R_TRACKED);
   }
 
   /* 4: one policy call for every flow that needs a verdict, then the deferred packets */
@@ -688,7 +737,7 @@ static uint32_t burst(cdn_ctx_t *ctx, cdn_worker_t *w, const cdn_snap_t *snap,
   for (uint32_t k = 0; k < n_def; k++) {
     uint32_t i = w->deferred[k];
     apply(ctx, w, data[i], &w->views[i], &w->ps[i], now, &res[i]);
-    rewritten += res[i].next == CDN_NEXT_FORWARD;
+    rewritten += res[i].next == CDN_NEXT_FORWARD && !(res[i].flags & CDN_R_TRACKED);
   }
   for (uint32_t k = 0; k < n_cls; k++)
     w->rec[w->cls_sess[k]].sflags &= (uint8_t)~CDN_SF_PENDING;

@@ -144,7 +144,7 @@ cdn_ctx_t *cdn_create(const cdn_config_t *cfg, int *err)
   for (uint32_t i = 0; i < c->max_backends; i++)
     ctx->be_free[i] = nbe - 1 - i;
   ctx->n_be_free = c->max_backends;
-  ctx->be_used[CDN_BE_SNAT4] = ctx->be_used[CDN_BE_SNAT6] = 1;
+  ctx->be_used[CDN_BE_SNAT4] = ctx->be_used[CDN_BE_SNAT6] = ctx->be_used[CDN_BE_TRACK] = 1;
   for (uint32_t i = 0; i < c->n_workers; i++)
     if ((e = cdn_worker_init(ctx, i)) < 0)
       goto fail;
@@ -631,6 +631,9 @@ int cdn_policy_hook_set(cdn_ctx_t *ctx, const cp_policy_hook_t *hook)
   if (rv < 0) {
     ctx->has_hook = had;
     ctx->hook = prev;
+  } else if (had && !hook) {
+    /* without policy nothing needs the tracked-only sessions: they go stale */
+    atomic_fetch_add_explicit(&ctx->be_gen[CDN_BE_TRACK], 1, memory_order_release);
   }
   return rv;
 }

@@ -86,9 +86,10 @@ u8 *format_cdn_vpp_session(u8 *s, va_list *args)
              format_cdn_vpp_addr, af, &si->backend, si->backend_port);
   if (si->proto == CP_IPPROTO_TCP && si->tcp_state < 3)
     s = format(s, " %s", cdn_vpp_tcp_state_str[si->tcp_state]);
-  s = format(s, "%s%s%s%s verdict %u", si->flags & CDN_R_DNAT ? " dnat" : "",
+  s = format(s, "%s%s%s%s%s verdict %u", si->flags & CDN_R_DNAT ? " dnat" : "",
              si->flags & CDN_R_SNAT ? " snat" : "", si->flags & CDN_R_HAIRPIN ? " hairpin" : "",
-             si->flags & CDN_R_NO_NAT ? " no-nat" : "", si->verdict);
+             si->flags & CDN_R_NO_NAT ? " no-nat" : "",
+             si->flags & CDN_R_TRACKED ? " tracked" : "", si->verdict);
   return s;
 }
 

@@ -68,11 +68,12 @@ static u8 *format_cdn_vpp_trace(u8 *s, va_list *args)
   CLIB_UNUSED(vlib_node_t * node) = va_arg(*args, vlib_node_t *);
   cdn_vpp_trace_t *t = va_arg(*args, cdn_vpp_trace_t *);
 
-  s = format(s, "calico-dnat: sw_if_index %u session %d backend %d flags 0x%x%s%s%s%s",
+  s = format(s, "calico-dnat: sw_if_index %u session %d backend %d flags 0x%x%s%s%s%s%s",
              t->sw_if_index, t->session == CDN_INVALID_ID ? -1 : (int)t->session,
              t->backend == CDN_INVALID_ID ? -1 : (int)t->backend, t->flags,
              t->flags & CDN_R_DNAT ? " dnat" : "", t->flags & CDN_R_SNAT ? " snat" : "",
-             t->flags & CDN_R_REVERSE ? " reverse" : "", t->flags & CDN_R_NEW ? " new" : "");
+             t->flags & CDN_R_REVERSE ? " reverse" : "", t->flags & CDN_R_NEW ? " new" : "",
+             t->flags & CDN_R_TRACKED ? " tracked" : "");
   s = format(s, " verdict %u%s%s", t->verdict, t->dropped ? " drop: " : "",
              t->dropped ? cdn_error_str(t->error) : "");
   return s;

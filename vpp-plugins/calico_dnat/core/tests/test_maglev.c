@@ -20,37 +20,62 @@ static void mk(uint32_t n, cp_addr_t *addr, uint16_t *port, uint16_t *wt, uint16
   }
 }
 
-static void test_size_is_smallest_prime_within_bounds(void)
+static void test_size_is_a_prime_of_the_ladder_at_least_100_per_backend(void)
 {
   CHECK_EQ(cdn_maglev_size_for(0), CDN_MAGLEV_M_MIN);
-  CHECK_EQ(cdn_maglev_size_for(1), 101);
-  CHECK_EQ(cdn_maglev_size_for(10), 1009);
-  CHECK_EQ(cdn_maglev_size_for(100), 10007);
+  CHECK_EQ(cdn_maglev_size_for(1), 409);
+  CHECK_EQ(cdn_maglev_size_for(4), 409);
+  CHECK_EQ(cdn_maglev_size_for(5), 821);   /* 818 -> next prime */
+  CHECK_EQ(cdn_maglev_size_for(10), 1637); /* 1636 -> next prime */
+  CHECK_EQ(cdn_maglev_size_for(100), 13093);
   CHECK_EQ(cdn_maglev_size_for(1000), CDN_MAGLEV_M_MAX);
+  CHECK_EQ(cdn_maglev_size_for(4096), CDN_MAGLEV_M_MAX);
   CHECK_EQ(cdn_next_prime(65536), 65537);
+  for (uint32_t n = 1; n <= 655; n++) {
+    uint32_t m = cdn_maglev_size_for(n);
+    CHECK(m >= 100 * n);
+    CHECK(m == CDN_MAGLEV_M_MIN || m < 2 * 100 * n + 100); /* within one ladder step */
+  }
+  /* between two steps the size does not move: removing a backend keeps M */
+  CHECK_EQ(cdn_maglev_size_for(99), cdn_maglev_size_for(100));
+  CHECK_EQ(cdn_maglev_size_for(66), cdn_maglev_size_for(130));
 }
 
-static void test_equal_weights_balance_within_one_entry(void)
+/* entries per backend for a table of m */
+static void count(const uint16_t *t, uint32_t m, uint32_t *cnt, uint32_t n)
 {
-  enum { N = 37 };
-  cp_addr_t addr[N];
-  uint16_t port[N], wt[N];
-  mk(N, addr, port, wt, 1);
-  uint32_t m = cdn_maglev_size_for(N);
-  uint16_t *t = malloc(sizeof(uint16_t) * m);
-  CHECK_EQ(cdn_maglev_build(addr, port, wt, N, m, 1, t), 0);
-  uint32_t cnt[N] = {0};
+  memset(cnt, 0, sizeof(*cnt) * n);
   for (uint32_t i = 0; i < m; i++) {
-    CHECK(t[i] < N);
-    cnt[t[i] % N]++;
+    CHECK(t[i] < n);
+    cnt[t[i] % n]++;
   }
-  uint32_t lo = m, hi = 0;
-  for (int i = 0; i < N; i++) {
-    lo = cnt[i] < lo ? cnt[i] : lo;
-    hi = cnt[i] > hi ? cnt[i] : hi;
+}
+
+static void test_equal_weights_no_backend_above_its_quota(void)
+{
+  for (uint32_t n = 1; n <= 300; n += 37) {
+    cp_addr_t *addr = malloc(sizeof(*addr) * n);
+    uint16_t *port = malloc(sizeof(*port) * n), *wt = malloc(sizeof(*wt) * n);
+    uint32_t *cnt = malloc(sizeof(*cnt) * n);
+    mk(n, addr, port, wt, 1);
+    uint32_t m = cdn_maglev_size_for(n);
+    uint16_t *t = malloc(sizeof(uint16_t) * m);
+    CHECK_EQ(cdn_maglev_build(addr, port, wt, n, m, 1, t), 0);
+    count(t, m, cnt, n);
+    uint32_t quota = (uint32_t)((uint64_t)m * (1000 + CDN_MAGLEV_SLACK_PERMILLE) / (1000 * n));
+    uint32_t sum = 0;
+    for (uint32_t i = 0; i < n; i++) {
+      CHECK(cnt[i] <= (quota > (m + n - 1) / n ? quota : (m + n - 1) / n));
+      CHECK(cnt[i] > 0);
+      sum += cnt[i];
+    }
+    CHECK_EQ(sum, m);
+    free(addr);
+    free(port);
+    free(wt);
+    free(cnt);
+    free(t);
   }
-  CHECK(hi - lo <= 1);
-  free(t);
 }
 
 static void test_weights_share_entries_proportionally(void)
@@ -58,6 +83,7 @@ static void test_weights_share_entries_proportionally(void)
   enum { N = 4 };
   cp_addr_t addr[N];
   uint16_t port[N], wt[N];
+  uint32_t cnt[N];
   mk(N, addr, port, wt, 1);
   wt[0] = 1;
   wt[1] = 2;
@@ -66,42 +92,68 @@ static void test_weights_share_entries_proportionally(void)
   uint32_t m = 10007;
   uint16_t *t = malloc(sizeof(uint16_t) * m);
   CHECK_EQ(cdn_maglev_build(addr, port, wt, N, m, 1, t), 0);
-  uint32_t cnt[N] = {0};
-  for (uint32_t i = 0; i < m; i++)
-    cnt[t[i] % N]++;
+  count(t, m, cnt, N);
   CHECK_EQ(cnt[3], 0);
-  /* shares 1/6, 2/6, 3/6 within 1 % of the table */
-  CHECK(abs((int)cnt[0] - (int)(m / 6)) < (int)m / 100);
-  CHECK(abs((int)cnt[1] - (int)(m / 3)) < (int)m / 100);
-  CHECK(abs((int)cnt[2] - (int)(m / 2)) < (int)m / 100);
+  /* shares 1/6, 2/6, 3/6: none above its share + 4.5 %, none more than 5 % of the table
+   * below it */
+  static const double share[3] = {1.0 / 6, 2.0 / 6, 3.0 / 6};
+  for (int i = 0; i < 3; i++) {
+    CHECK(cnt[i] <= share[i] * m * 1.045 + 1);
+    CHECK(cnt[i] >= share[i] * m - 0.05 * m);
+  }
   free(t);
+}
+
+/* the moved share over the ideal 1/N when backend `gone` of n is removed */
+static double moved_ratio(uint32_t n, uint32_t gone, uint64_t seed)
+{
+  cp_addr_t *addr = malloc(sizeof(*addr) * n);
+  uint16_t *port = malloc(sizeof(*port) * n), *wt = malloc(sizeof(*wt) * n);
+  mk(n, addr, port, wt, 1);
+  uint32_t m = cdn_maglev_size_for(n);
+  CHECK_EQ(cdn_maglev_size_for(n - 1), m);
+  uint16_t *a = malloc(sizeof(uint16_t) * m), *b = malloc(sizeof(uint16_t) * m);
+  CHECK_EQ(cdn_maglev_build(addr, port, wt, n, m, seed, a), 0);
+  /* remove the backend (shift the arrays: indexes change, identities do not) */
+  memmove(&addr[gone], &addr[gone + 1], sizeof(addr[0]) * (n - gone - 1));
+  memmove(&port[gone], &port[gone + 1], sizeof(port[0]) * (n - gone - 1));
+  CHECK_EQ(cdn_maglev_build(addr, port, wt, n - 1, m, seed, b), 0);
+  uint32_t moved = 0, lost = 0;
+  for (uint32_t i = 0; i < m; i++) {
+    uint32_t before = a[i], after = b[i] >= gone ? b[i] + 1u : b[i];
+    moved += before != after;
+    lost += before == gone;
+    CHECK(after != gone);
+  }
+  CHECK(moved >= lost); /* every entry of the removed backend moved */
+  free(addr);
+  free(port);
+  free(wt);
+  free(a);
+  free(b);
+  return (double)moved / m * n;
 }
 
 static void test_removing_a_backend_moves_little_else(void)
 {
-  enum { N = 50 };
-  cp_addr_t addr[N];
-  uint16_t port[N], wt[N];
-  mk(N, addr, port, wt, 1);
-  uint32_t m = cdn_maglev_size_for(N);
-  uint16_t *a = malloc(sizeof(uint16_t) * m), *b = malloc(sizeof(uint16_t) * m);
-  CHECK_EQ(cdn_maglev_build(addr, port, wt, N, m, 3, a), 0);
-  /* remove backend 17 (shift the arrays: indexes change, identities do not) */
-  memmove(&addr[17], &addr[18], sizeof(addr[0]) * (N - 18));
-  memmove(&port[17], &port[18], sizeof(port[0]) * (N - 18));
-  CHECK_EQ(cdn_maglev_build(addr, port, wt, N - 1, m, 3, b), 0);
-  uint32_t moved = 0;
-  for (uint32_t i = 0; i < m; i++) {
-    uint32_t before = a[i], after = b[i] >= 17 ? b[i] + 1u : b[i];
-    moved += before != after;
+  /* over N = 20, 27, ..., 195 (3 removals each) the mean is 1.17x the ideal and no N
+   * passes 1.35x (docs/dnat.md); the paper's fill measured 2.4x at N = 100 */
+  double sum = 0, worst = 0;
+  uint32_t k = 0;
+  for (uint32_t n = 20; n < 200; n += 7, k++) {
+    double r = 0;
+    for (uint32_t g = 0; g < 3; g++)
+      r += moved_ratio(n, (g * 7919) % n, 0) / 3;
+    sum += r;
+    worst = r > worst ? r : worst;
   }
-  double ratio = (double)moved / m * N;
-  /* everything the removed backend had moves; Maglev's cascade moves some more (about
-   * 1.9x the ideal at M/N = 100, N = 50), far from modulo hashing's ~N/2 */
-  CHECK(ratio >= 1.0);
-  CHECK(ratio <= 2.5);
-  free(a);
-  free(b);
+  CHECK(sum / k <= 1.25);
+  CHECK(sum / k >= 0.95);
+  CHECK(worst <= 1.6);
+  double small = 0;
+  for (uint32_t g = 0; g < 10; g++)
+    small += moved_ratio(10, g, 7);
+  CHECK(small / 10 <= 1.15);
 }
 
 static void test_bad_input_is_rejected(void)
@@ -119,8 +171,8 @@ static void test_bad_input_is_rejected(void)
 
 int main(void)
 {
-  RUN(test_size_is_smallest_prime_within_bounds);
-  RUN(test_equal_weights_balance_within_one_entry);
+  RUN(test_size_is_a_prime_of_the_ladder_at_least_100_per_backend);
+  RUN(test_equal_weights_no_backend_above_its_quota);
   RUN(test_weights_share_entries_proportionally);
   RUN(test_removing_a_backend_moves_little_else);
   RUN(test_bad_input_is_rejected);

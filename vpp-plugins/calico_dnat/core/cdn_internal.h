@@ -93,14 +93,21 @@ typedef struct {
 } cdn_snap_t;
 
 /* ---- per-worker state ---------------------------------------------------------------- */
-/* One flow, both directions: 96 bytes (see docs/dnat.md), so that a record at any index
- * spans exactly two cache lines (its offset in a line is 0 or 32).
- *   forward key: a[0]:p[0] -> a[1]:p[1]   rewritten to a[3]:p[3] -> a[2]:p[2]
- *   return key:  a[2]:p[2] -> a[3]:p[3]   rewritten to a[1]:p[1] -> a[0]:p[0]
- * (client, vip, backend, snat); without SNAT a[3] = a[0], p[3] = p[0]; without DNAT
- * a[2] = a[1], p[2] = p[1]. ICMP echo: every port is the echo id. */
+/* One flow, both directions, in one 64-byte record (64-byte aligned: one cache line).
+ * Addresses, numbered k = 0..3: (client, vip, backend, snat):
+ *   forward key: a0:p[0] -> a1:p[1]   rewritten to a3:p[3] -> a2:p[2]
+ *   return key:  a2:p[2] -> a3:p[3]   rewritten to a1:p[1] -> a0:p[0]
+ * without SNAT a3 = a0, p[3] = p[0]; without DNAT a2 = a1, p[2] = p[1]. ICMP echo: every
+ * port is the echo id. IPv4 records hold all four addresses here (4 bytes each), so an
+ * IPv4 packet of a known flow touches this one line; IPv6 records hold a0, a1 here and
+ * a2, a3 in the worker's `ext6` array at the same index (cdn_sess6_t, 32 bytes). Read
+ * and write addresses through cdn_sess_addr / cdn_sess_addr_ptr / cdn_sess_set_addr
+ * (docs/dnat.md "Sessions: layout and byte budget"). */
 typedef struct {
-  cp_addr_t a[4];
+  alignas(64) union {
+    uint32_t a4[4];  /* af 4: a0..a3, network order */
+    cp_addr_t a6[2]; /* af 6: a0, a1 */
+  } u;
   uint16_t p[4];
   uint32_t be_id; /* free-list link while the record is free */
   uint32_t be_gen;
@@ -113,6 +120,11 @@ typedef struct {
    * and (with its port changes) to the L4 checksum instead of recomputing it */
   uint16_t cdelta[2];
 } cdn_sess_t;
+
+/* The IPv6 half of a record that does not fit its line: a2 (backend), a3 (snat). */
+typedef struct {
+  cp_addr_t a[2];
+} cdn_sess6_t;
 
 enum {
   CDN_SF_USED = 1u << 0,
@@ -132,10 +144,12 @@ typedef struct {
   uint32_t pad;
 } cdn_bucket_t;
 
-_Static_assert(sizeof(cdn_sess_t) == 96, "session record must stay 96 bytes");
+_Static_assert(sizeof(cdn_sess_t) == 64, "session record must be one cache line");
+_Static_assert(sizeof(cdn_sess6_t) == 32, "IPv6 extension: two per cache line");
 
 /* The policy side of a record (same index), in its own array: only flows that meet a
- * policy hook touch it, so the established path without one reads two lines per record. */
+ * policy hook touch it, so the established path without one reads one line per IPv4
+ * record. */
 typedef struct {
   uint32_t gen;      /* policy generation of the cached verdict */
   uint32_t endpoint; /* policy endpoint of the first packet */
@@ -156,12 +170,14 @@ typedef struct {
 
 /* Per-packet scratch of a burst (lives in the worker: nothing on the stack, no malloc). */
 typedef struct {
-  cp_addr_t src, dst; /* lookup key (for ICMP errors: the quoted tuple, swapped) */
+  cp_addr_t src, dst; /* ICMP errors' lookup key: the quoted tuple, swapped (others: the
+                       * view's own tuple is the key) */
   uint16_t sport, dport;
   uint8_t proto, kind, deferred, classify;
   uint32_t b1, b2;
   uint16_t tag;
-  uint16_t pad;
+  uint8_t fast; /* IPv4 TCP/UDP by the parser's shortcut: the key is the view's tuple */
+  uint8_t pad;
   uint32_t ref;
   /* what stage 2 worked out for a probable new flow (CDN_HINT_*), so that creating its
    * session does not repeat it: the translation, Maglev's backend, the return key's
@@ -189,7 +205,8 @@ typedef struct {
   uint16_t deferred[CDN_MAX_BURST];
   /* sessions */
   cdn_sess_t *rec;
-  cdn_pol_t *pol; /* cap entries, by record index */
+  cdn_sess6_t *ext6; /* cap entries, by record index: IPv6 records' a2, a3 */
+  cdn_pol_t *pol;    /* cap entries, by record index */
   uint32_t cap, n_used, free_head, sweep;
   cdn_bucket_t *bk;
   uint32_t nb;

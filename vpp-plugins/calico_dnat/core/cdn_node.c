@@ -20,6 +20,10 @@ enum { K_SKIP = 0, K_NORMAL = 1, K_ICMP_ERR = 2 };
 #ifndef CDN_STAGE2_AHEAD
 #define CDN_STAGE2_AHEAD 16u
 #endif
+/* ... and how far stage 1 (parse, hash, bucket prefetch) runs ahead of stage 2 */
+#ifndef CDN_STAGE1_AHEAD
+#define CDN_STAGE1_AHEAD 16u
+#endif
 #define CDN_SWEEP_ON_FULL 256u
 #define TCP_FIN 0x01
 #define TCP_SYN 0x02
@@ -76,6 +80,18 @@ static inline int is_node_addr(const cdn_snap_t *s, uint8_t af, const cp_addr_t 
   return 0;
 }
 
+/* Maglev's flow hash of a packet for translation x: cp_flow_hash, with the default field
+ * set (and ClientIP affinity's) as constants so the inline folds its field selection away;
+ * the value is cp_flow_hash's either way. */
+static inline uint32_t xlat_hash(const cdn_xlat_t *x, const cp_pkt_t *p, uint64_t seed)
+{
+  if (CDN_LIKELY(x->hash_fields == CP_FH_5TUPLE))
+    return cp_flow_hash(p, CP_FH_5TUPLE, seed);
+  if (x->hash_fields == CP_FH_SRC_ADDR)
+    return cp_flow_hash(p, CP_FH_SRC_ADDR, seed);
+  return cp_flow_hash(p, x->hash_fields, seed);
+}
+
 /* ---- session creation -------------------------------------------------------------------- */
 
 static inline void drop(cdn_worker_t *w, cdn_result_t *r, uint8_t e)
@@ -104,7 +120,7 @@ static int link_rec(cdn_worker_t *w, uint32_t idx, const cdn_pstate_t *st, cdn_r
 {
   cdn_key_t k;
   cdn_sess_t *s = &w->rec[idx];
-  cdn_rec_key(s, CDN_DIR_REV, &k);
+  cdn_rec_key(w, idx, CDN_DIR_REV, &k);
   cdn_hpos_t hr;
   if (st->hint & CDN_HINT_REV) { /* stage 2 hashed this very return key */
     hr.b1 = st->rb1;
@@ -124,7 +140,7 @@ static int link_rec(cdn_worker_t *w, uint32_t idx, const cdn_pstate_t *st, cdn_r
     uint64_t h = cdn_key_hash64(&k) + tries * 0x9e3779b97f4a7c15ULL;
     s->p[3] = (uint16_t)(1024u + (uint32_t)((h >> 17) % 64512u));
     s->rflags |= CDN_R_SNAT;
-    cdn_rec_key(s, CDN_DIR_REV, &k);
+    cdn_rec_key(w, idx, CDN_DIR_REV, &k);
     hr = cdn_hpos(w, cdn_key_hash64(&k));
   }
   /* the forward key is the packet's: stage 1 hashed it */
@@ -150,10 +166,12 @@ static uint32_t finish_rec(cdn_ctx_t *ctx, cdn_worker_t *w, uint32_t idx, const 
   s->dir = m->dir;
   s->state = CDN_TCP_SYN;
   s->expires = now + cdn_sess_timeout(&ctx->cfg, s);
-  s->cdelta[CDN_DIR_FWD] = cdn_addr_delta(s->af, &s->a[0], &s->a[3], &s->a[1], &s->a[2]);
-  /* the return packet undoes the forward rewrite: a[2] -> a[1], a[3] -> a[0] */
-  s->cdelta[CDN_DIR_REV] = cdn_addr_delta_reverse(s->af, s->cdelta[CDN_DIR_FWD], &s->a[0],
-                                                  &s->a[3], &s->a[1], &s->a[2]);
+  cp_addr_t a0 = cdn_sess_addr(w, idx, 0), a1 = cdn_sess_addr(w, idx, 1);
+  cp_addr_t a2 = cdn_sess_addr(w, idx, 2), a3 = cdn_sess_addr(w, idx, 3);
+  s->cdelta[CDN_DIR_FWD] = cdn_addr_delta(s->af, &a0, &a3, &a1, &a2);
+  /* the return packet undoes the forward rewrite: a2 -> a1, a3 -> a0 */
+  s->cdelta[CDN_DIR_REV] =
+      cdn_addr_delta_reverse(s->af, s->cdelta[CDN_DIR_FWD], &a0, &a3, &a1, &a2);
   if (link_rec(w, idx, st, r) < 0) {
     cdn_sess_release_unlinked(w, idx);
     return CDN_INVALID_ID;
@@ -188,7 +206,7 @@ static uint32_t dnat_flow(cdn_ctx_t *ctx, cdn_worker_t *w, const cdn_snap_t *sna
   if (!be && (st->hint & CDN_HINT_BE))
     be = st->hbe; /* stage 2's Maglev pick for this packet (no affinity) */
   if (!be) {
-    uint32_t h = cp_flow_hash(p, x->hash_fields, ctx->cfg.hash_seed);
+    uint32_t h = xlat_hash(x, p, ctx->cfg.hash_seed);
     be = &x->be[lb[((uint64_t)h * x->m) >> 32]];
   }
   int nonat = !!(be->flags & CDN_BF_NO_NAT);
@@ -207,13 +225,13 @@ static uint32_t dnat_flow(cdn_ctx_t *ctx, cdn_worker_t *w, const cdn_snap_t *sna
   cdn_sess_t *s = &w->rec[idx];
   s->af = p->af;
   s->proto = p->proto;
-  s->a[0] = p->src;
-  s->a[1] = p->dst;
+  cdn_sess_set_addr(w, idx, 0, &p->src);
+  cdn_sess_set_addr(w, idx, 1, &p->dst);
   s->p[0] = p->sport;
   s->p[1] = p->dport;
-  s->a[2] = nonat ? p->dst : be->addr;
+  cdn_sess_set_addr(w, idx, 2, nonat ? &p->dst : &be->addr);
   s->p[2] = nonat ? p->dport : be->port;
-  s->a[3] = p->src;
+  cdn_sess_set_addr(w, idx, 3, &p->src);
   s->p[3] = p->sport;
   if (snat) {
     uint16_t port = cdn_snat_alloc(w, p->af, p->proto, p->sport);
@@ -223,7 +241,7 @@ static uint32_t dnat_flow(cdn_ctx_t *ctx, cdn_worker_t *w, const cdn_snap_t *sna
       return CDN_INVALID_ID;
     }
     s->sflags |= CDN_SF_SNAT_PORT;
-    s->a[3] = snap->snat[ai];
+    cdn_sess_set_addr(w, idx, 3, &snap->snat[ai]);
     s->p[3] = port;
   }
   s->be_id = be->id;
@@ -273,10 +291,10 @@ static uint32_t snat_flow(cdn_ctx_t *ctx, cdn_worker_t *w, const cdn_snap_t *sna
   s->af = p->af;
   s->proto = p->proto;
   s->sflags |= CDN_SF_SNAT_PORT;
-  s->a[0] = p->src;
-  s->a[1] = p->dst;
-  s->a[2] = p->dst;
-  s->a[3] = snap->snat[ai];
+  cdn_sess_set_addr(w, idx, 0, &p->src);
+  cdn_sess_set_addr(w, idx, 1, &p->dst);
+  cdn_sess_set_addr(w, idx, 2, &p->dst);
+  cdn_sess_set_addr(w, idx, 3, &snap->snat[ai]);
   s->p[0] = p->sport;
   s->p[1] = p->dport;
   s->p[3] = port;
@@ -307,8 +325,10 @@ static uint32_t track_flow(cdn_ctx_t *ctx, cdn_worker_t *w, const cp_pkt_t *p,
   cdn_sess_t *s = &w->rec[idx];
   s->af = p->af;
   s->proto = p->proto;
-  s->a[0] = s->a[3] = p->src;
-  s->a[1] = s->a[2] = p->dst;
+  cdn_sess_set_addr(w, idx, 0, &p->src);
+  cdn_sess_set_addr(w, idx, 3, &p->src);
+  cdn_sess_set_addr(w, idx, 1, &p->dst);
+  cdn_sess_set_addr(w, idx, 2, &p->dst);
   s->p[0] = s->p[3] = p->sport;
   s->p[1] = s->p[2] = p->dport;
   s->be_id = CDN_BE_TRACK;
@@ -367,7 +387,7 @@ static inline void peek_new_flow(const cdn_ctx_t *ctx, const cdn_worker_t *w,
   const uint16_t *lb = x->lb[local];
   if (!lb)
     return;
-  uint32_t h = cp_flow_hash(p, x->hash_fields, ctx->cfg.hash_seed);
+  uint32_t h = xlat_hash(x, p, ctx->cfg.hash_seed);
   const cdn_be_t *be = &x->be[lb[((uint64_t)h * x->m) >> 32]];
   st->hbe = be;
   st->hint |= CDN_HINT_BE;
@@ -386,6 +406,34 @@ static inline void peek_new_flow(const cdn_ctx_t *ctx, const cdn_worker_t *w,
 }
 
 /* ---- rewrite of a packet of a known flow ----------------------------------------------- */
+
+/* The part of `apply` after the verdict and ICMP-error checks: TCP state, expiry, rewrite
+ * (the precomputed-delta one for TCP/UDP), result flags. */
+static inline __attribute__((always_inline)) void apply_l4(cdn_ctx_t *ctx, cdn_worker_t *w,
+                                                           uint8_t *d, const cp_pkt_t *p,
+                                                           uint32_t idx, uint32_t dir,
+                                                           uint32_t now, cdn_result_t *r)
+{
+  cdn_sess_t *s = &w->rec[idx];
+  if (s->proto == CP_IPPROTO_TCP)
+    cdn_tcp_track(s, dir, p->tcp_flags);
+  else if (dir)
+    s->sflags |= CDN_SF_SEEN_REV;
+  s->expires = now + cdn_sess_timeout(&ctx->cfg, s);
+  /* forward: to snat:sport -> backend:bport; return: to vip:vport -> client:cport */
+  uint32_t ns = dir == CDN_DIR_FWD ? 3 : 1, nd = dir == CDN_DIR_FWD ? 2 : 0;
+  if (CDN_LIKELY(s->proto == CP_IPPROTO_TCP || s->proto == CP_IPPROTO_UDP)) {
+    cdn_rewrite_l4_fast(d, p, cdn_sess_addr_ptr(w, idx, ns), s->p[ns],
+                        cdn_sess_addr_ptr(w, idx, nd), s->p[nd], s->cdelta[dir]);
+  } else {
+    cp_addr_t as = cdn_sess_addr(w, idx, ns), ad = cdn_sess_addr(w, idx, nd);
+    cdn_rewrite(d, p, &as, s->p[ns], &ad, s->p[nd]);
+  }
+  r->flags |= dir == CDN_DIR_FWD
+                  ? s->rflags & (CDN_R_DNAT | CDN_R_SNAT | CDN_R_NO_NAT | CDN_R_HAIRPIN)
+                  : CDN_R_REVERSE;
+  w->cnt[CDN_CNT_REWRITTEN]++;
+}
 
 static inline __attribute__((always_inline)) void apply(cdn_ctx_t *ctx, cdn_worker_t *w, uint8_t *d, const cp_pkt_t *p,
                          const cdn_pstate_t *st, uint32_t now, cdn_result_t *r)
@@ -414,30 +462,37 @@ static inline __attribute__((always_inline)) void apply(cdn_ctx_t *ctx, cdn_work
     return;
   }
   if (CDN_UNLIKELY(st->kind == K_ICMP_ERR)) {
+    cp_addr_t a0 = cdn_sess_addr(w, idx, 0), a1 = cdn_sess_addr(w, idx, 1);
+    cp_addr_t a2 = cdn_sess_addr(w, idx, 2), a3 = cdn_sess_addr(w, idx, 3);
     if (dir == CDN_DIR_FWD)
-      cdn_rewrite_icmp_error(d, p, &s->a[0], &s->a[1], &s->a[3], s->p[3], &s->a[2], s->p[2]);
+      cdn_rewrite_icmp_error(d, p, &a0, &a1, &a3, s->p[3], &a2, s->p[2]);
     else
-      cdn_rewrite_icmp_error(d, p, &s->a[2], &s->a[3], &s->a[1], s->p[1], &s->a[0], s->p[0]);
+      cdn_rewrite_icmp_error(d, p, &a2, &a3, &a1, s->p[1], &a0, s->p[0]);
     r->flags |= CDN_R_ICMP_ERROR | (dir ? CDN_R_REVERSE : (s->rflags & 0x63));
     w->cnt[CDN_CNT_ICMP_ERRORS]++;
     w->cnt[CDN_CNT_REWRITTEN]++;
     return;
   }
-  if (s->proto == CP_IPPROTO_TCP)
-    cdn_tcp_track(s, dir, p->tcp_flags);
-  else if (dir)
-    s->sflags |= CDN_SF_SEEN_REV;
-  s->expires = now + cdn_sess_timeout(&ctx->cfg, s);
-  /* forward: to snat:sport -> backend:bport; return: to vip:vport -> client:cport */
-  uint32_t ns = dir == CDN_DIR_FWD ? 3 : 1, nd = dir == CDN_DIR_FWD ? 2 : 0;
-  if (CDN_LIKELY(s->proto == CP_IPPROTO_TCP || s->proto == CP_IPPROTO_UDP))
-    cdn_rewrite_l4_fast(d, p, &s->a[ns], s->p[ns], &s->a[nd], s->p[nd], s->cdelta[dir]);
-  else
-    cdn_rewrite(d, p, &s->a[ns], s->p[ns], &s->a[nd], s->p[nd]);
-  r->flags |= dir == CDN_DIR_FWD
-                  ? s->rflags & (CDN_R_DNAT | CDN_R_SNAT | CDN_R_NO_NAT | CDN_R_HAIRPIN)
-                  : CDN_R_REVERSE;
-  w->cnt[CDN_CNT_REWRITTEN]++;
+  apply_l4(ctx, w, d, p, idx, dir, now, r);
+}
+
+/* The lookup key of a packet: its own tuple, or for an ICMP error the quoted one, swapped. */
+static inline void pkt_key(const cdn_pstate_t *st, const cp_pkt_t *p, cdn_key_t *k)
+{
+  if (st->kind == K_ICMP_ERR) {
+    k->src = st->src;
+    k->dst = st->dst;
+    k->sport = st->sport;
+    k->dport = st->dport;
+    k->proto = st->proto;
+  } else {
+    k->src = p->src;
+    k->dst = p->dst;
+    k->sport = p->sport;
+    k->dport = p->dport;
+    k->proto = p->proto;
+  }
+  k->af = p->af;
 }
 
 /* Stage 2 for one packet: match the 16-bit fingerprint in its first bucket (prefetched by
@@ -459,50 +514,54 @@ stage2(const cdn_ctx_t *ctx, cdn_worker_t *w, const cdn_snap_t *snap, const cdn_
       peek_new_flow(ctx, w, snap, &w->views[i], meta ? &meta[i] : &default_meta, st);
     return;
   }
-  /* a 96-byte record spans exactly two cache lines */
+  /* the record is one cache line; an IPv6 record also has its extension (a2, a3) */
   st->ref = b->val[__builtin_ctz(mm)];
-  const uint8_t *rp = (const uint8_t *)&w->rec[st->ref >> 1];
-  __builtin_prefetch(rp);
-  __builtin_prefetch(rp + sizeof(cdn_sess_t) - 1);
+  __builtin_prefetch(&w->rec[st->ref >> 1]);
+  if (!st->fast && w->views[i].af == 6)
+    __builtin_prefetch(&w->ext6[st->ref >> 1]);
 }
 
-/* ---- the burst ----------------------------------------------------------------------------- */
-
-static uint32_t burst(cdn_ctx_t *ctx, cdn_worker_t *w, const cdn_snap_t *snap,
-                      uint8_t *const *data, const uint32_t *len, const cdn_meta_t *meta,
-                      uint32_t n, uint32_t now, cdn_result_t *res)
+/* Stage 1 for one packet: parse, key, hash; prefetch the first bucket. */
+static inline __attribute__((always_inline)) void stage1(cdn_worker_t *w, uint8_t *const *data,
+                                                         const uint32_t *len, uint32_t n,
+                                                         cdn_result_t *res, uint32_t i)
 {
-  uint32_t pgen = snap->has_hook ? snap->hook.generation(snap->hook.ctx) : 0;
-
-  /* 1: parse, key, hash; prefetch the first bucket */
-  for (uint32_t i = 0; i < n; i++) {
-    if (i + 4 < n)
-      __builtin_prefetch(data[i + 4]);
-    cp_pkt_t *p = &w->views[i];
-    cdn_pstate_t *st = &w->ps[i];
-    cdn_result_t *r = &res[i];
-    r->session = r->backend = CDN_INVALID_ID;
-    r->flags = 0;
-    r->next = CDN_NEXT_FORWARD;
-    r->error = CDN_E_NONE;
-    r->verdict = CP_VERDICT_NONE;
+  if (i + 4 < n)
+    __builtin_prefetch(data[i + 4]);
+  cp_pkt_t *p = &w->views[i];
+  cdn_pstate_t *st = &w->ps[i];
+  cdn_result_t *r = &res[i];
+  r->session = r->backend = CDN_INVALID_ID;
+  r->flags = 0;
+  r->next = CDN_NEXT_FORWARD;
+  r->error = CDN_E_NONE;
+  r->verdict = CP_VERDICT_NONE;
+  st->ref = CDN_INVALID_ID;
+  st->deferred = st->classify = 0;
+  st->hint = 0;
+  cdn_hpos_t hp;
+  if (CDN_LIKELY(cp_pkt_parse_ip4_l4(data[i], len[i], p))) {
+    /* the common case (IPv4 TCP/UDP, no options, not a fragment): the parser's shortcut
+     * writes the view's tuple and nothing else; that tuple is the key */
+    st->kind = K_NORMAL;
+    st->fast = 1;
+    hp = cdn_hpos(w, cdn_tuple_hash64(&p->src, &p->dst, p->sport, p->dport, p->proto, 4));
+  } else {
     st->kind = K_SKIP;
-    st->ref = CDN_INVALID_ID;
-    st->deferred = st->classify = 0;
-    st->hint = 0;
-    if (CDN_UNLIKELY(cp_pkt_parse(data[i], len[i], p) != CP_PKT_OK)) {
+    st->fast = 0;
+    if (CDN_UNLIKELY(cp_pkt_parse_general(data[i], len[i], p) != CP_PKT_OK)) {
       w->cnt[CDN_CNT_UNPARSED]++;
-      continue;
+      return;
     }
     if (CDN_UNLIKELY(p->flags & CP_PKT_F_LATER_FRAG)) {
       w->cnt[CDN_CNT_FRAGMENTS]++;
-      continue;
+      return;
     }
     if (!(p->flags & CP_PKT_F_HAS_L4))
-      continue;
+      return;
     if (CDN_UNLIKELY(p->flags & CP_PKT_F_ICMP_ERROR)) {
       if (!(p->flags & CP_PKT_F_INNER_L4))
-        continue;
+        return;
       st->src = p->inner.dst;
       st->dst = p->inner.src;
       st->sport = p->inner.dport;
@@ -513,50 +572,86 @@ static uint32_t burst(cdn_ctx_t *ctx, cdn_worker_t *w, const cdn_snap_t *snap,
       if ((p->proto == CP_IPPROTO_ICMP || p->proto == CP_IPPROTO_ICMPV6) &&
           !(p->af == 4 ? (p->icmp_type == 0 || p->icmp_type == 8)
                        : (p->icmp_type == 128 || p->icmp_type == 129)))
-        continue; /* only echo has an id to key on */
-      st->src = p->src;
-      st->dst = p->dst;
-      st->sport = p->sport;
-      st->dport = p->dport;
-      st->proto = p->proto;
+        return; /* only echo has an id to key on */
       st->kind = K_NORMAL;
     }
-    cdn_key_t k = {st->src, st->dst, st->sport, st->dport, st->proto, p->af};
-    cdn_hpos_t hp = cdn_hpos(w, cdn_key_hash64(&k));
-    st->b1 = hp.b1;
-    st->b2 = hp.b2;
-    st->tag = hp.tag;
-    __builtin_prefetch(&w->bk[hp.b1]); /* most keys sit in their first bucket */
+    cdn_key_t k;
+    pkt_key(st, p, &k);
+    hp = cdn_hpos(w, cdn_key_hash64(&k));
   }
+  st->b1 = hp.b1;
+  st->b2 = hp.b2;
+  st->tag = hp.tag;
+  __builtin_prefetch(&w->bk[hp.b1]); /* most keys sit in their first bucket */
+}
 
-  /* 2 runs CDN_STAGE2_AHEAD packets ahead of 3, so that the record fetches it starts
-   * overlap stage 3's work on earlier packets instead of waiting for each other. A
+/* ---- the burst ----------------------------------------------------------------------------- */
+
+static uint32_t burst(cdn_ctx_t *ctx, cdn_worker_t *w, const cdn_snap_t *snap,
+                      uint8_t *const *data, const uint32_t *len, const cdn_meta_t *meta,
+                      uint32_t n, uint32_t now, cdn_result_t *res)
+{
+  uint32_t pgen = snap->has_hook ? snap->hook.generation(snap->hook.ctx) : 0;
+
+  /* One software pipeline: stage 1 (parse, hash, bucket prefetch) runs CDN_STAGE1_AHEAD
+   * packets ahead of stage 2 (bucket match, record prefetch), which runs CDN_STAGE2_AHEAD
+   * ahead of stage 3, so that the two random lines of every packet are requested at the
+   * pace packets are finished and their fetches overlap stage 3's work on earlier packets
+   * (all of a vector's bucket prefetches at once would queue behind each other first). A
    * candidate found after earlier packets of the burst changed the table is still only a
    * candidate: stage 3 verifies it, as it must anyway. */
-  uint32_t ahead = n < CDN_STAGE2_AHEAD ? n : CDN_STAGE2_AHEAD;
-  for (uint32_t i = 0; i < ahead; i++)
+  uint32_t a2 = n < CDN_STAGE2_AHEAD ? n : CDN_STAGE2_AHEAD;
+  uint32_t a1 = n < CDN_STAGE1_AHEAD + a2 ? n : CDN_STAGE1_AHEAD + a2;
+  for (uint32_t i = 0; i < a1; i++)
+    stage1(w, data, len, n, res, i);
+  for (uint32_t i = 0; i < a2; i++)
     stage2(ctx, w, snap, meta, i);
 
   /* 3: verify, validate, create, rewrite (verdict-pending packets are deferred) */
   uint32_t n_def = 0, n_cls = 0, rewritten = 0;
   for (uint32_t i = 0; i < n; i++) {
-    if (i + ahead < n)
-      stage2(ctx, w, snap, meta, i + ahead);
+    if (i + a1 < n)
+      stage1(w, data, len, n, res, i + a1);
+    if (i + a2 < n)
+      stage2(ctx, w, snap, meta, i + a2);
     cdn_pstate_t *st = &w->ps[i];
     cp_pkt_t *p = &w->views[i];
     cdn_result_t *r = &res[i];
+    uint32_t ref = st->ref;
+    /* The established IPv4 TCP/UDP packet: stage 2's candidate is its flow (in use, not
+     * waiting for a verdict, the tuple matches), valid, not expired, not closing (the
+     * port-reuse check), not denied, its verdict current, translated (tracked-only
+     * sessions exist only with a hook): rewrite at once. Anything else
+     * takes the general path below, which decides the same way for these packets. */
+    if (CDN_LIKELY(st->fast) && CDN_LIKELY(ref != CDN_INVALID_ID)) {
+      uint32_t idx = ref >> 1;
+      cdn_sess_t *s = &w->rec[idx];
+      if (CDN_LIKELY((s->sflags & (CDN_SF_USED | CDN_SF_PENDING)) == CDN_SF_USED &&
+                     cdn_rec_match_tuple(w, idx, ref & 1, &p->src, &p->dst, p->sport, p->dport,
+                                         p->proto, 4) &&
+                     s->state != CDN_TCP_CLOSING && s->verdict != CP_VERDICT_DENY &&
+                     cdn_sess_valid(ctx, s) && !cdn_time_reached(now, s->expires) &&
+                     (!snap->has_hook || (w->pol[idx].gen == pgen &&
+                                          (s->sflags & CDN_SF_CLASSIFIED) &&
+                                          !(s->rflags & CDN_R_TRACKED))))) {
+        r->session = idx;
+        r->verdict = s->verdict;
+        r->backend = s->be_id >= CDN_BE_FIRST ? s->be_id : CDN_INVALID_ID;
+        apply_l4(ctx, w, data[i], p, idx, ref & 1, now, r);
+        rewritten++;
+        continue;
+      }
+    }
     if (st->kind == K_SKIP) {
       w->cnt[CDN_CNT_PASSED]++;
       continue;
     }
-    uint32_t ref = st->ref;
-    /* the usual case: the candidate found in stage 2 is the flow (and was not freed or
-     * reused by an earlier packet of this burst), checked against the scratch tuple in
-     * place; otherwise a full lookup, the only place that needs a cdn_key_t */
+    cdn_key_t k;
+    pkt_key(st, p, &k);
+    /* stage 2's candidate is only a candidate (it may have been freed or reused by an
+     * earlier packet of this burst): check it against the key, else a full lookup */
     if (ref == CDN_INVALID_ID || !(w->rec[ref >> 1].sflags & CDN_SF_USED) ||
-        !cdn_rec_match_tuple(&w->rec[ref >> 1], ref & 1, &st->src, &st->dst, st->sport,
-                             st->dport, st->proto, p->af)) {
-      cdn_key_t k = {st->src, st->dst, st->sport, st->dport, st->proto, p->af};
+        !cdn_rec_match(w, ref >> 1, ref & 1, &k)) {
       cdn_hpos_t hp = {st->b1, st->b2, st->tag};
       ref = cdn_sess_lookup(w, &k, hp);
     }
@@ -614,8 +709,8 @@ static uint32_t burst(cdn_ctx_t *ctx, cdn_worker_t *w, const cdn_snap_t *snap,
       cv->af = s->af;
       cv->proto = s->proto;
       cv->flags = CP_PKT_F_HAS_L4;
-      cv->src = s->a[3];
-      cv->dst = s->a[2];
+      cv->src = cdn_sess_addr(w, ref >> 1, 3);
+      cv->dst = cdn_sess_addr(w, ref >> 1, 2);
       cv->sport = s->p[3];
       cv->dport = s->p[2];
       if (s->proto == CP_IPPROTO_ICMP || s->proto == CP_IPPROTO_ICMPV6)

@@ -191,6 +191,14 @@ static inline uint16_t cdn_addr_delta_reverse(uint8_t af, uint16_t fwd, const cp
   return (uint16_t)~fwd;
 }
 
+/* cp_csum_fold for sums below 2^32 (a few 16-bit terms): the same value in two steps. */
+static inline uint16_t cdn_fold32(uint32_t s)
+{
+  s = (s & 0xffffu) + (s >> 16);
+  s = (s & 0xffffu) + (s >> 16);
+  return (uint16_t)s;
+}
+
 /*
  * The established fast path of cdn_rewrite for TCP and UDP (not SCTP, not ICMP, not an
  * ICMP error): the packet's addresses are the session key's, so the address part of both
@@ -200,31 +208,32 @@ static inline uint16_t cdn_addr_delta_reverse(uint8_t af, uint16_t fwd, const cp
  * test test_cdn_rewrite checks this on random packets, checksum fields and rewrites).
  */
 static inline __attribute__((always_inline)) void
-cdn_rewrite_l4_fast(uint8_t *d, const cp_pkt_t *p, const cp_addr_t *nsrc, uint16_t nsp,
-                    const cp_addr_t *ndst, uint16_t ndp, uint16_t delta)
+cdn_rewrite_l4_fast(uint8_t *d, const cp_pkt_t *p, const void *nsrc, uint16_t nsp,
+                    const void *ndst, uint16_t ndp, uint16_t delta)
 {
+  /* nsrc, ndst: the new addresses' bytes, 4 (IPv4) or 16 (IPv6), network order */
   uint8_t *l4 = d + p->l4_offset;
   if (p->af == 4) {
     uint16_t ipc = cdn_rd16(d + 10);
-    ipc = (uint16_t)~cp_csum_fold((uint64_t)(uint16_t)~ipc + delta);
+    ipc = (uint16_t)~cdn_fold32((uint32_t)(uint16_t)~ipc + delta);
     memcpy(d + 10, &ipc, 2);
-    memcpy(d + 12, nsrc->b, 4);
-    memcpy(d + 16, ndst->b, 4);
+    memcpy(d + 12, nsrc, 4);
+    memcpy(d + 16, ndst, 4);
   } else {
-    memcpy(d + 8, nsrc->b, 16);
-    memcpy(d + 24, ndst->b, 16);
+    memcpy(d + 8, nsrc, 16);
+    memcpy(d + 24, ndst, 16);
   }
   uint8_t *lc = p->proto == CP_IPPROTO_TCP ? l4 + 16 : l4 + 6;
   uint16_t lcv = cdn_rd16(lc);
   uint16_t osp = cdn_rd16(l4), odp = cdn_rd16(l4 + 2);
   uint16_t nsp_n = cp_htons(nsp), ndp_n = cp_htons(ndp);
   if (p->proto == CP_IPPROTO_TCP || lcv) { /* a zero UDP checksum stays zero */
-    uint64_t acc = (uint64_t)(uint16_t)~lcv + delta;
+    uint32_t acc = (uint32_t)(uint16_t)~lcv + delta; /* at most five 16-bit terms */
     if (nsp != p->sport)
-      acc += (uint64_t)(uint16_t)~osp + nsp_n;
+      acc += (uint32_t)(uint16_t)~osp + nsp_n;
     if (ndp != p->dport)
-      acc += (uint64_t)(uint16_t)~odp + ndp_n;
-    lcv = (uint16_t)~cp_csum_fold(acc);
+      acc += (uint32_t)(uint16_t)~odp + ndp_n;
+    lcv = (uint16_t)~cdn_fold32(acc);
     if (p->proto == CP_IPPROTO_UDP)
       lcv = cp_udp_csum_fixup(lcv);
     memcpy(lc, &lcv, 2);

@@ -45,6 +45,7 @@ int cdn_worker_init(cdn_ctx_t *ctx, uint32_t idx)
   ctx->w[idx] = w;
   w->cap = c->max_sessions;
   w->rec = aligned_calloc(w->cap, sizeof(cdn_sess_t));
+  w->ext6 = aligned_calloc(w->cap, sizeof(cdn_sess6_t));
   w->pol = aligned_calloc(w->cap, sizeof(cdn_pol_t));
   uint64_t nb = ((uint64_t)2 * w->cap * 100u + CDN_BUCKET_WAYS * CDN_TABLE_LOAD_PCT - 1) /
                 (CDN_BUCKET_WAYS * CDN_TABLE_LOAD_PCT);
@@ -54,7 +55,7 @@ int cdn_worker_init(cdn_ctx_t *ctx, uint32_t idx)
   while (w->aff_sets * CDN_AFF_WAYS < c->affinity_entries)
     w->aff_sets <<= 1;
   w->aff = aligned_calloc((size_t)w->aff_sets * CDN_AFF_WAYS, sizeof(cdn_aff_t));
-  if (!w->rec || !w->pol || !w->bk || !w->aff)
+  if (!w->rec || !w->ext6 || !w->pol || !w->bk || !w->aff)
     return -ENOMEM;
   /* free list threaded through be_id, lowest index first */
   for (uint32_t i = 0; i < w->cap; i++)
@@ -79,6 +80,7 @@ void cdn_worker_free(cdn_worker_t *w)
   if (!w)
     return;
   free(w->rec);
+  free(w->ext6);
   free(w->pol);
   free(w->bk);
   free(w->aff);
@@ -93,7 +95,7 @@ void cdn_worker_free(cdn_worker_t *w)
 static cdn_hpos_t ref_hpos(const cdn_worker_t *w, uint32_t ref)
 {
   cdn_key_t k;
-  cdn_rec_key(&w->rec[ref >> 1], ref & 1, &k);
+  cdn_rec_key(w, ref >> 1, ref & 1, &k);
   return cdn_hpos(w, cdn_key_hash64(&k));
 }
 
@@ -299,10 +301,10 @@ int cdn_session_get(cdn_ctx_t *ctx, uint32_t worker, uint32_t idx, cdn_session_i
     return -ENOENT;
   const cdn_sess_t *s = &w->rec[idx];
   memset(out, 0, sizeof(*out));
-  out->client = s->a[0];
-  out->vip = s->a[1];
-  out->backend = s->a[2];
-  out->snat = s->a[3];
+  out->client = cdn_sess_addr(w, idx, 0);
+  out->vip = cdn_sess_addr(w, idx, 1);
+  out->backend = cdn_sess_addr(w, idx, 2);
+  out->snat = cdn_sess_addr(w, idx, 3);
   out->client_port = s->p[0];
   out->vip_port = s->p[1];
   out->backend_port = s->p[2];
@@ -321,7 +323,10 @@ int cdn_session_get(cdn_ctx_t *ctx, uint32_t worker, uint32_t idx, cdn_session_i
 double cdn_session_bytes_per_flow(cdn_ctx_t *ctx)
 {
   const cdn_worker_t *w = ctx->w[0];
-  return (double)sizeof(cdn_sess_t) + (double)sizeof(cdn_pol_t) + (double)w->nb * sizeof(cdn_bucket_t) / (double)w->cap;
+  /* the record line, the IPv6 extension and the policy side entry (by index, so every
+   * flow of either family reserves them), and the key table's share */
+  return (double)sizeof(cdn_sess_t) + (double)sizeof(cdn_sess6_t) + (double)sizeof(cdn_pol_t) +
+         (double)w->nb * sizeof(cdn_bucket_t) / (double)w->cap;
 }
 
 uint32_t cdn_snat_ports_in_use(cdn_ctx_t *ctx, uint32_t worker)

@@ -1,6 +1,6 @@
 /*
- * Per-worker session table: a pool of 104-byte flow records (one per flow, both
- * directions) and a bucketized cuckoo hash of 64-byte buckets holding 16-bit fingerprints
+ * Per-worker session table: a pool of 64-byte flow records (one per flow, both
+ * directions; IPv6 records spill two addresses into a 32-byte side entry) and a bucketized cuckoo hash of 64-byte buckets holding 16-bit fingerprints
  * and record references (index << 1 | direction). Each flow has two keys, its forward and
  * its return 5-tuple; both point at the same record, where the full keys live. Lookups
  * touch one or two buckets and then the record; the burst loop prefetches both.
@@ -29,13 +29,21 @@ typedef struct {
   uint16_t tag;
 } cdn_hpos_t;
 
+/* 64-bit hash of a session key (the two bucket choices and the fingerprint come from it). */
+static inline uint64_t cdn_tuple_hash64(const cp_addr_t *src, const cp_addr_t *dst,
+                                        uint16_t sport, uint16_t dport, uint8_t proto,
+                                        uint8_t af)
+{
+  uint64_t h = cp_mix64(src->q[0] ^ CP_FH_K0, src->q[1] ^ CP_FH_K1);
+  h = cp_mix64(h ^ dst->q[0] ^ CP_FH_K2, dst->q[1] ^ CP_FH_K3);
+  return cp_mix64(h ^ ((uint64_t)sport << 32 | (uint64_t)dport << 16 | (uint64_t)proto << 8 |
+                       af),
+                  CP_FH_K1 ^ 0x9e3779b97f4a7c15ULL);
+}
+
 static inline uint64_t cdn_key_hash64(const cdn_key_t *k)
 {
-  uint64_t h = cp_mix64(k->src.q[0] ^ CP_FH_K0, k->src.q[1] ^ CP_FH_K1);
-  h = cp_mix64(h ^ k->dst.q[0] ^ CP_FH_K2, k->dst.q[1] ^ CP_FH_K3);
-  return cp_mix64(h ^ ((uint64_t)k->sport << 32 | (uint64_t)k->dport << 16 |
-                       (uint64_t)k->proto << 8 | k->af),
-                  CP_FH_K1 ^ 0x9e3779b97f4a7c15ULL);
+  return cdn_tuple_hash64(&k->src, &k->dst, k->sport, k->dport, k->proto, k->af);
 }
 
 static inline cdn_hpos_t cdn_hpos(const cdn_worker_t *w, uint64_t h)
@@ -53,24 +61,64 @@ static inline cdn_hpos_t cdn_hpos(const cdn_worker_t *w, uint64_t h)
   return p;
 }
 
-/* The key of record `idx` in direction `dir`. */
-static inline void cdn_rec_key(const cdn_sess_t *s, uint32_t dir, cdn_key_t *k)
+/* Address k (0 client, 1 vip, 2 backend, 3 snat) of record idx, IPv4 zero-padded. */
+static inline cp_addr_t cdn_sess_addr(const cdn_worker_t *w, uint32_t idx, uint32_t k)
 {
+  const cdn_sess_t *s = &w->rec[idx];
+  cp_addr_t a;
+  if (s->af == 4) {
+    a.w[0] = s->u.a4[k];
+    a.w[1] = a.w[2] = a.w[3] = 0;
+  } else {
+    a = k < 2 ? s->u.a6[k] : w->ext6[idx].a[k - 2];
+  }
+  return a;
+}
+
+/* The stored bytes of address k of record idx: 4 (IPv4) or 16 (IPv6), network order. */
+static inline const uint8_t *cdn_sess_addr_ptr(const cdn_worker_t *w, uint32_t idx, uint32_t k)
+{
+  const cdn_sess_t *s = &w->rec[idx];
+  if (s->af == 4)
+    return (const uint8_t *)&s->u.a4[k];
+  return k < 2 ? s->u.a6[k].b : w->ext6[idx].a[k - 2].b;
+}
+
+/* Store address k of record idx (its af must be set already). */
+static inline void cdn_sess_set_addr(cdn_worker_t *w, uint32_t idx, uint32_t k,
+                                     const cp_addr_t *a)
+{
+  cdn_sess_t *s = &w->rec[idx];
+  if (s->af == 4)
+    s->u.a4[k] = a->w[0];
+  else if (k < 2)
+    s->u.a6[k] = *a;
+  else
+    w->ext6[idx].a[k - 2] = *a;
+}
+
+/* The key of record `idx` in direction `dir`. */
+static inline void cdn_rec_key(const cdn_worker_t *w, uint32_t idx, uint32_t dir, cdn_key_t *k)
+{
+  const cdn_sess_t *s = &w->rec[idx];
   uint32_t o = dir ? 2 : 0;
-  k->src = s->a[o];
-  k->dst = s->a[o + 1];
+  k->src = cdn_sess_addr(w, idx, o);
+  k->dst = cdn_sess_addr(w, idx, o + 1);
   k->sport = s->p[o];
   k->dport = s->p[o + 1];
   k->proto = s->proto;
   k->af = s->af;
 }
 
-/* Does record `s` hold this tuple in direction `dir`? Ports, protocol and family first
- * (two word compares), then the two addresses: with SSE2 one 32-byte compare. */
-static inline int cdn_rec_match_tuple(const cdn_sess_t *s, uint32_t dir, const cp_addr_t *src,
-                                      const cp_addr_t *dst, uint16_t sport, uint16_t dport,
-                                      uint8_t proto, uint8_t af)
+/* Does record `idx` hold this tuple in direction `dir`? Ports, protocol and family first
+ * (two word compares), then the two addresses: IPv4 two words of the record's line; IPv6
+ * the direction's 32 contiguous bytes (the record's line forward, `ext6` in return), with
+ * SSE2 one 32-byte compare. IPv4 tuples are zero-padded (cp_pkt_t's addresses are). */
+static inline int cdn_rec_match_tuple(const cdn_worker_t *w, uint32_t idx, uint32_t dir,
+                                      const cp_addr_t *src, const cp_addr_t *dst,
+                                      uint16_t sport, uint16_t dport, uint8_t proto, uint8_t af)
 {
+  const cdn_sess_t *s = &w->rec[idx];
   uint32_t o = dir ? 2 : 0;
   uint32_t ports;
   memcpy(&ports, &s->p[o], 4);
@@ -81,20 +129,30 @@ static inline int cdn_rec_match_tuple(const cdn_sess_t *s, uint32_t dir, const c
 #endif
   if (ports != want || s->proto != proto || s->af != af)
     return 0;
+  if (af == 4) { /* both addresses in one 64-bit compare */
+    uint64_t have, addrs;
+    uint32_t t[2] = {src->w[0], dst->w[0]};
+    memcpy(&have, &s->u.a4[o], 8);
+    memcpy(&addrs, t, 8);
+    return have == addrs;
+  }
+  const cp_addr_t *pa = dir ? w->ext6[idx].a : s->u.a6;
 #if defined(__SSE2__)
-  __m128i a = _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(const void *)&s->a[o]),
+  __m128i a = _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(const void *)&pa[0]),
                              _mm_loadu_si128((const __m128i *)(const void *)src));
-  __m128i b = _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(const void *)&s->a[o + 1]),
+  __m128i b = _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(const void *)&pa[1]),
                              _mm_loadu_si128((const __m128i *)(const void *)dst));
   return _mm_movemask_epi8(_mm_and_si128(a, b)) == 0xffff;
 #else
-  return cdn_addr_eq(&s->a[o], src) && cdn_addr_eq(&s->a[o + 1], dst);
+  return cdn_addr_eq(&pa[0], src) && cdn_addr_eq(&pa[1], dst);
 #endif
 }
 
-static inline int cdn_rec_match(const cdn_sess_t *s, uint32_t dir, const cdn_key_t *k)
+static inline int cdn_rec_match(const cdn_worker_t *w, uint32_t idx, uint32_t dir,
+                                const cdn_key_t *k)
 {
-  return cdn_rec_match_tuple(s, dir, &k->src, &k->dst, k->sport, k->dport, k->proto, k->af);
+  return cdn_rec_match_tuple(w, idx, dir, &k->src, &k->dst, k->sport, k->dport, k->proto,
+                             k->af);
 }
 
 /* Candidate slots of one bucket whose tag matches: returns a bit mask. With SSE2 (every
@@ -125,7 +183,7 @@ static inline uint32_t cdn_bucket_find(const cdn_worker_t *w, const cdn_bucket_t
     uint32_t j = (uint32_t)__builtin_ctz(m);
     m &= m - 1;
     uint32_t v = b->val[j];
-    if (cdn_rec_match(&w->rec[v >> 1], v & 1, k))
+    if (cdn_rec_match(w, v >> 1, v & 1, k))
       return v;
   }
   return CDN_INVALID_ID;
@@ -188,6 +246,13 @@ static inline uint32_t cdn_sess_timeout(const cdn_config_t *c, const cdn_sess_t 
 static inline void cdn_tcp_track(cdn_sess_t *s, uint32_t dir, uint8_t tcp_flags)
 {
   const uint8_t FIN = 0x01, RST = 0x04;
+  /* the usual packet changes nothing: no FIN/RST, and no new direction seen (a return
+   * packet after the first, or an initiator's packet before any answer or after the
+   * handshake completed) */
+  if (CDN_LIKELY(!(tcp_flags & (FIN | RST)) &&
+                 (dir ? (s->sflags & CDN_SF_SEEN_REV) != 0
+                      : !(s->sflags & CDN_SF_SEEN_REV) || s->state != CDN_TCP_SYN)))
+    return;
   if (dir)
     s->sflags |= CDN_SF_SEEN_REV;
   if (tcp_flags & RST) {

@@ -1,5 +1,6 @@
 /* libFuzzer target: the packet view parser on arbitrary bytes. Besides memory safety
  * (ASan/UBSan), it checks the invariants the fast paths rely on. */
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   /* the IPv4 TCP/UDP shortcut must produce exactly the general parser's view */
   cp_pkt_t g;
   if (cp_pkt_parse_general(buf, (uint32_t)size, &g) != rv || memcmp(&g, &p, sizeof(p)))
+    abort();
+  /* cp_pkt_parse_outer: the same fields before `inner` over a view full of junk, and the
+   * same `inner` whenever it is meaningful (an ICMP error) */
+  cp_pkt_t o;
+  memset(&o, 0xa5, sizeof(o));
+  if (cp_pkt_parse_outer(buf, (uint32_t)size, &o) != rv ||
+      memcmp(&g, &o, offsetof(cp_pkt_t, inner)) ||
+      ((g.flags & CP_PKT_F_ICMP_ERROR) && memcmp(&g.inner, &o.inner, sizeof(g.inner))))
     abort();
   if (rv == CP_PKT_OK) {
     if (p.af != 4 && p.af != 6)

@@ -150,50 +150,13 @@ static inline int is_echo(uint8_t af, uint8_t type)
   return af == 4 ? (type == 0 || type == 8) : (type == 128 || type == 129);
 }
 
-/*
- * The common case in one pass: IPv4 without options, not a fragment, TCP or UDP, whole
- * header present. Produces exactly the view cp_pkt_parse_general does (the fuzzer and
- * the DNAT fast-path test compare the two); returns 0 to leave anything else to it.
- */
-static inline int parse_ip4_l4_fast(const uint8_t *d, uint32_t len, cp_pkt_t *p)
-{
-  if (len < 20 || d[0] != 0x45)
-    return 0;
-  uint32_t total = rd16(d + 2);
-  uint8_t proto = d[9];
-  if (total > len || (rd16(d + 6) & 0x3fff))
-    return 0;
-  uint32_t need = proto == CP_IPPROTO_TCP ? 20 : proto == CP_IPPROTO_UDP ? 8 : 0;
-  if (!need || total < 20 + need)
-    return 0;
-  const uint8_t *l4 = d + 20;
-  if (proto == CP_IPPROTO_TCP) {
-    uint32_t doff = (uint32_t)(l4[12] >> 4) * 4;
-    if (doff < 20 || 20 + doff > total)
-      return 0;
-  }
-  memset(p, 0, sizeof(*p));
-  p->af = 4;
-  memcpy(p->src.b, d + 12, 4);
-  memcpy(p->dst.b, d + 16, 4);
-  p->proto = proto;
-  p->ttl = d[8];
-  p->flags = CP_PKT_F_HAS_L4;
-  p->total_len = (uint16_t)total;
-  p->frag_id = rd16(d + 4);
-  p->l4_offset = 20;
-  if (proto == CP_IPPROTO_TCP)
-    p->tcp_flags = l4[13];
-  p->sport = rd16(l4);
-  p->dport = rd16(l4 + 2);
-  p->status = CP_PKT_OK;
-  return 1;
-}
-
 int cp_pkt_parse(const uint8_t *data, uint32_t len, cp_pkt_t *p)
 {
-  if (parse_ip4_l4_fast(data, len, p))
+  /* the common case in one pass (cp/pkt.h), else the general parser */
+  if (cp_pkt_parse_ip4_l4(data, len, p)) {
+    memset(&p->inner, 0, sizeof(p->inner));
     return CP_PKT_OK;
+  }
   return cp_pkt_parse_general(data, len, p);
 }
 

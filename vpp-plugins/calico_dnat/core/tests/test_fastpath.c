@@ -3,6 +3,7 @@
  * writes exactly the bytes of the general rewrite (cdn_rewrite) for TCP and UDP, IPv4 and
  * IPv6, whatever the checksum fields hold (also wrong ones, 0, 0xffff, a zero UDP
  * checksum) and whichever addresses and ports change. */
+#include <stddef.h>
 #include <stdlib.h>
 
 #include "cdn_rewrite_inline.h"
@@ -138,7 +139,7 @@ static void test_bucket_match_finds_exactly_the_equal_tags(void)
 
 /* The parser's IPv4 TCP/UDP shortcut gives exactly the general parser's view, also for
  * the near misses it must leave to it (options, fragments, short or long lengths, bad
- * data offsets, other protocols). */
+ * data offsets, other protocols); cp_pkt_parse_outer the same view before `inner`. */
 static void test_parser_shortcut_gives_the_general_parsers_view(void)
 {
   uint32_t differ = 0, ok = 0;
@@ -154,34 +155,70 @@ static void test_parser_shortcut_gives_the_general_parsers_view(void)
       a[o] = rnd32() % 2 ? (uint8_t)rnd32() : (uint8_t)(a[o] ^ (1u << (rnd32() % 8)));
     }
     uint32_t blen = rnd32() % 4 == 0 ? rnd32() % (len + 8) : len;
-    cp_pkt_t p, g;
-    int r1 = cp_pkt_parse(a, blen, &p);
-    int r2 = cp_pkt_parse_general(a, blen, &g);
+    /* an exact-size heap copy: in the sanitizer build any read past blen is caught */
+    uint8_t *h = malloc(blen ? blen : 1);
+    CHECK(h != NULL);
+    if (!h)
+      return;
+    memcpy(h, a, blen);
+    cp_pkt_t p, g, o;
+    int r1 = cp_pkt_parse(h, blen, &p);
+    int r2 = cp_pkt_parse_general(h, blen, &g);
     differ += r1 != r2 || memcmp(&p, &g, sizeof(p)) != 0;
+    /* the burst loop's parse: the same view before `inner`, whatever was there */
+    memset(&o, (int)(rnd32() & 0xff), sizeof(o));
+    int r3 = cp_pkt_parse_outer(h, blen, &o);
+    free(h);
+    differ += r3 != r2 || memcmp(&o, &g, offsetof(cp_pkt_t, inner)) != 0 ||
+              ((g.flags & CP_PKT_F_ICMP_ERROR) && memcmp(&o.inner, &g.inner, sizeof(g.inner)));
     ok += r1 == CP_PKT_OK;
   }
   CHECK_EQ(differ, 0);
   CHECK(ok > 50000); /* the shortcut's common case was exercised */
 }
 
-/* The record match (port word, then a 32-byte address compare) says yes exactly when
- * every field of the direction's key equals the plain field-by-field definition, for
- * IPv4 and IPv6 records, both directions, and keys that differ in one field only. */
+/* The record match (port word, then the addresses: two words of an IPv4 record's line,
+ * the direction's 32 bytes of an IPv6 record) says yes exactly when every field of the
+ * direction's key equals the plain field-by-field definition, for IPv4 and IPv6 records,
+ * both directions, and keys that differ in one field only. The records are stored
+ * through cdn_sess_set_addr and read back through cdn_sess_addr / cdn_sess_addr_ptr /
+ * cdn_rec_key, which must give the addresses stored, IPv4 zero-padded. */
+static cdn_worker_t match_w; /* only rec / ext6 are used */
 static void test_record_match_agrees_with_the_field_by_field_definition(void)
 {
-  uint32_t wrong = 0, hits = 0, misses[7] = {0};
+  static cdn_sess_t rec[2];
+  static cdn_sess6_t ext6[2];
+  match_w.rec = rec;
+  match_w.ext6 = ext6;
+  cdn_worker_t *w = &match_w;
+  uint32_t wrong = 0, hits = 0, misses[7] = {0}, bad_store = 0;
   for (uint32_t it = 0; it < 200000; it++) {
-    cdn_sess_t s;
-    memset(&s, 0, sizeof(s));
-    uint8_t af = it & 1 ? 4 : 6;
-    s.af = af;
-    s.proto = rnd32() % 2 ? CP_IPPROTO_TCP : CP_IPPROTO_UDP;
+    uint32_t idx = it % 2;
+    cdn_sess_t *s = &rec[idx];
+    memset(s, 0, sizeof(*s));
+    memset(&ext6[idx], 0xa5, sizeof(ext6[idx])); /* an IPv4 record must not read it */
+    uint8_t af = (it >> 1) & 1 ? 4 : 6;
+    s->af = af;
+    s->proto = rnd32() % 2 ? CP_IPPROTO_TCP : CP_IPPROTO_UDP;
+    cp_addr_t a[4];
+    memset(a, 0, sizeof(a));
     for (uint32_t j = 0; j < 4; j++) {
-      s.a[j] = rnd_addr(af, j ? &s.a[j - 1] : &s.a[0]);
-      s.p[j] = rnd_port(j ? s.p[j - 1] : 0);
+      a[j] = rnd_addr(af, j ? &a[j - 1] : &a[0]);
+      s->p[j] = rnd_port(j ? s->p[j - 1] : 0);
+      cdn_sess_set_addr(w, idx, j, &a[j]);
+    }
+    for (uint32_t j = 0; j < 4; j++) {
+      cp_addr_t g = cdn_sess_addr(w, idx, j);
+      bad_store += memcmp(&g, &a[j], 16) != 0;
+      bad_store += memcmp(cdn_sess_addr_ptr(w, idx, j), a[j].b, af == 4 ? 4 : 16) != 0;
     }
     uint32_t dir = rnd32() & 1, o = dir ? 2 : 0;
-    cdn_key_t k = {s.a[o], s.a[o + 1], s.p[o], s.p[o + 1], s.proto, af};
+    cdn_key_t rk;
+    cdn_rec_key(w, idx, dir, &rk);
+    cdn_key_t k = {a[o], a[o + 1], s->p[o], s->p[o + 1], s->proto, af};
+    bad_store += memcmp(&rk.src, &k.src, 16) != 0 || memcmp(&rk.dst, &k.dst, 16) != 0 ||
+                 rk.sport != k.sport || rk.dport != k.dport || rk.proto != k.proto ||
+                 rk.af != k.af;
     uint32_t field = rnd32() % 7; /* 0: the key itself; 1..6: one field changed */
     switch (field) {
     case 1: k.src.b[rnd32() % (af == 4 ? 4 : 16)] ^= (uint8_t)(1u << (rnd32() % 8)); break;
@@ -192,14 +229,16 @@ static void test_record_match_agrees_with_the_field_by_field_definition(void)
     case 6: k.af = af == 4 ? 6 : 4; break;
     default: break;
     }
-    int want = s.p[o] == k.sport && s.p[o + 1] == k.dport && s.proto == k.proto &&
-               s.af == k.af && !memcmp(&s.a[o], &k.src, 16) && !memcmp(&s.a[o + 1], &k.dst, 16);
-    int got = cdn_rec_match(&s, dir, &k);
-    int got_t = cdn_rec_match_tuple(&s, dir, &k.src, &k.dst, k.sport, k.dport, k.proto, k.af);
+    int want = s->p[o] == k.sport && s->p[o + 1] == k.dport && s->proto == k.proto &&
+               s->af == k.af && !memcmp(&a[o], &k.src, 16) && !memcmp(&a[o + 1], &k.dst, 16);
+    int got = cdn_rec_match(w, idx, dir, &k);
+    int got_t =
+        cdn_rec_match_tuple(w, idx, dir, &k.src, &k.dst, k.sport, k.dport, k.proto, k.af);
     wrong += (got != want) + (got_t != want);
     hits += want;
     misses[field] += !want;
   }
+  CHECK_EQ(bad_store, 0);
   CHECK_EQ(wrong, 0);
   CHECK(hits > 20000);
   for (uint32_t f = 1; f < 7; f++)

@@ -181,6 +181,31 @@ static uint32_t finish_rec(cdn_ctx_t *ctx, cdn_worker_t *w, uint32_t idx, const 
   return idx;
 }
 
+/* A record for the packet's flow, forwarded to `to`:`to_port`, its source not translated
+ * yet (SNAT callers change a3/p3 then). CDN_INVALID_ID, counted and dropped, when the table
+ * is full. */
+static inline uint32_t open_rec(cdn_ctx_t *ctx, cdn_worker_t *w, const cp_pkt_t *p,
+                                const cp_addr_t *to, uint16_t to_port, uint32_t now,
+                                cdn_result_t *r)
+{
+  uint32_t idx = alloc_rec(ctx, w, now);
+  if (idx == CDN_INVALID_ID) {
+    drop(w, r, CDN_E_SESSION_LIMIT);
+    return CDN_INVALID_ID;
+  }
+  cdn_sess_t *s = &w->rec[idx];
+  s->af = p->af;
+  s->proto = p->proto;
+  cdn_sess_set_addr(w, idx, 0, &p->src);
+  cdn_sess_set_addr(w, idx, 1, &p->dst);
+  cdn_sess_set_addr(w, idx, 2, to);
+  cdn_sess_set_addr(w, idx, 3, &p->src);
+  s->p[0] = s->p[3] = p->sport;
+  s->p[1] = p->dport;
+  s->p[2] = to_port;
+  return idx;
+}
+
 static uint32_t dnat_flow(cdn_ctx_t *ctx, cdn_worker_t *w, const cdn_snap_t *snap,
                           const cdn_xlat_t *x, const cp_pkt_t *p, const cdn_meta_t *m,
                           const cdn_pstate_t *st, uint32_t now, cdn_result_t *r)
@@ -217,22 +242,11 @@ static uint32_t dnat_flow(cdn_ctx_t *ctx, cdn_worker_t *w, const cdn_snap_t *sna
     drop(w, r, CDN_E_SNAT_UNCONFIGURED);
     return CDN_INVALID_ID;
   }
-  uint32_t idx = alloc_rec(ctx, w, now);
-  if (idx == CDN_INVALID_ID) {
-    drop(w, r, CDN_E_SESSION_LIMIT);
+  uint32_t idx = open_rec(ctx, w, p, nonat ? &p->dst : &be->addr, nonat ? p->dport : be->port,
+                          now, r);
+  if (idx == CDN_INVALID_ID)
     return CDN_INVALID_ID;
-  }
   cdn_sess_t *s = &w->rec[idx];
-  s->af = p->af;
-  s->proto = p->proto;
-  cdn_sess_set_addr(w, idx, 0, &p->src);
-  cdn_sess_set_addr(w, idx, 1, &p->dst);
-  s->p[0] = p->sport;
-  s->p[1] = p->dport;
-  cdn_sess_set_addr(w, idx, 2, nonat ? &p->dst : &be->addr);
-  s->p[2] = nonat ? p->dport : be->port;
-  cdn_sess_set_addr(w, idx, 3, &p->src);
-  s->p[3] = p->sport;
   if (snat) {
     uint16_t port = cdn_snat_alloc(w, p->af, p->proto, p->sport);
     if (!port) {
@@ -276,11 +290,9 @@ static uint32_t snat_flow(cdn_ctx_t *ctx, cdn_worker_t *w, const cdn_snap_t *sna
     drop(w, r, CDN_E_SNAT_UNCONFIGURED);
     return CDN_INVALID_ID;
   }
-  uint32_t idx = alloc_rec(ctx, w, now);
-  if (idx == CDN_INVALID_ID) {
-    drop(w, r, CDN_E_SESSION_LIMIT);
+  uint32_t idx = open_rec(ctx, w, p, &p->dst, p->dport, now, r);
+  if (idx == CDN_INVALID_ID)
     return CDN_INVALID_ID;
-  }
   uint16_t port = cdn_snat_alloc(w, p->af, p->proto, p->sport);
   if (!port) {
     cdn_sess_release_unlinked(w, idx);
@@ -288,15 +300,8 @@ static uint32_t snat_flow(cdn_ctx_t *ctx, cdn_worker_t *w, const cdn_snap_t *sna
     return CDN_INVALID_ID;
   }
   cdn_sess_t *s = &w->rec[idx];
-  s->af = p->af;
-  s->proto = p->proto;
   s->sflags |= CDN_SF_SNAT_PORT;
-  cdn_sess_set_addr(w, idx, 0, &p->src);
-  cdn_sess_set_addr(w, idx, 1, &p->dst);
-  cdn_sess_set_addr(w, idx, 2, &p->dst);
   cdn_sess_set_addr(w, idx, 3, &snap->snat[ai]);
-  s->p[0] = p->sport;
-  s->p[1] = p->dport;
   s->p[3] = port;
   /* ICMP echo: the reply carries the new id in both "port" positions */
   s->p[2] = (p->proto == CP_IPPROTO_ICMP || p->proto == CP_IPPROTO_ICMPV6) ? port : p->dport;
@@ -317,20 +322,10 @@ static uint32_t track_flow(cdn_ctx_t *ctx, cdn_worker_t *w, const cp_pkt_t *p,
   if ((p->proto == CP_IPPROTO_ICMP && p->icmp_type != 8) ||
       (p->proto == CP_IPPROTO_ICMPV6 && p->icmp_type != 128))
     return CDN_INVALID_ID;
-  uint32_t idx = alloc_rec(ctx, w, now);
-  if (idx == CDN_INVALID_ID) {
-    drop(w, r, CDN_E_SESSION_LIMIT);
+  uint32_t idx = open_rec(ctx, w, p, &p->dst, p->dport, now, r);
+  if (idx == CDN_INVALID_ID)
     return CDN_INVALID_ID;
-  }
   cdn_sess_t *s = &w->rec[idx];
-  s->af = p->af;
-  s->proto = p->proto;
-  cdn_sess_set_addr(w, idx, 0, &p->src);
-  cdn_sess_set_addr(w, idx, 3, &p->src);
-  cdn_sess_set_addr(w, idx, 1, &p->dst);
-  cdn_sess_set_addr(w, idx, 2, &p->dst);
-  s->p[0] = s->p[3] = p->sport;
-  s->p[1] = s->p[2] = p->dport;
   s->be_id = CDN_BE_TRACK;
   s->be_gen = cdn_be_gen_load(ctx, CDN_BE_TRACK);
   s->rflags = CDN_R_TRACKED;

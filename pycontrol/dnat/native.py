@@ -144,6 +144,8 @@ class Session:
     verdict: Verdict
     policy_generation: int
     flags: ResultFlag
+    out_verdict: Verdict  # the output policy point's cached verdict
+    out_endpoint: int
 
 
 def _addr_c(addr: IPAddress) -> Any:
@@ -395,10 +397,22 @@ class DnatCore:
                         verdict=Verdict(info.verdict),
                         policy_generation=info.policy_generation,
                         flags=ResultFlag(info.flags),
+                        out_verdict=Verdict(info.out_verdict),
+                        out_endpoint=info.out_endpoint,
                     )
                 )
             i = lib.cdn_session_next(self._ctx, worker, i)
         return out
+
+    def cache_out_verdict(
+        self, index: int, endpoint: int, verdict: Verdict, worker: int = 0
+    ) -> None:
+        """What the output policy point does in VPP: store its verdict in the session."""
+        c = lib.cdn_session_out_cache(self._ctx, worker, index)
+        if c == ffi.NULL:
+            raise DnatError(f"out verdict, session {index}", -errno.ENOENT)
+        c.endpoint = endpoint
+        c.verdict = int(verdict)
 
     def session_count(self, worker: int = 0) -> int:
         return int(lib.cdn_sessions_count(self._ctx, worker))

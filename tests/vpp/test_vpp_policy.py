@@ -208,6 +208,42 @@ def test_reply_of_an_untranslated_flow_passes_the_client_ingress_deny(net: Net) 
     assert "tracked" in net.vpp.cli("show calico dnat sessions")
 
 
+def node_count(net: Net, node: str, reason: str) -> int:
+    """A node's counter from `show errors` (0 when it never counted)."""
+    for line in net.vpp.cli("show errors").splitlines():
+        if node in line and reason in line:
+            return int(line.split()[0])
+    return 0
+
+
+def test_output_verdict_is_cached_in_the_session_until_the_policy_changes(net: Net) -> None:
+    node, cached = "calico-policy-ip4-out", "output verdict cached"
+    before = node_count(net, node, cached)
+    syn = tcp(net.client, MAC_CLIENT, CLIENT, VIP_OK, 2300, 80)
+    ack = tcp(net.client, MAC_CLIENT, CLIENT, VIP_OK, 2300, 80, "A")
+    assert len(net.run.run({net.client: [syn]})["pg1"]) == 1  # classified at the output
+    got = net.run.run({net.client: [ack, ack]})["pg1"]
+    assert [(p[IP].dst, p[TCP].dport) for p in got] == [(POD, 8080)] * 2
+    assert node_count(net, node, cached) == before + 2  # both from the session's cache
+    # the pod's ingress rule moves to another port: the next packet of the established
+    # flow is classified again (new generation) and denied at the output point
+    moved = rule(
+        1, ALLOW, PROTO_TCP, src_net=ipaddress.ip_network("10.0.0.0/24"), dst_ports=(8081, 8081)
+    )
+    net.pol.call("calico_policy_rule_update", **moved)
+    net.pol.call("calico_policy_publish")
+    try:
+        assert net.run.run({net.client: [ack]})["pg1"] == []
+        assert node_count(net, node, cached) == before + 2
+    finally:
+        back = rule(
+            1, ALLOW, PROTO_TCP, src_net=ipaddress.ip_network("10.0.0.0/24"), dst_ports=(8080, 8080)
+        )
+        net.pol.call("calico_policy_rule_update", **back)
+        net.pol.call("calico_policy_publish")
+    assert len(net.run.run({net.client: [ack]})["pg1"]) == 1
+
+
 def test_unbound_interface_is_not_policed(net: Net) -> None:
     got = net.run.run({net.client: [tcp(net.client, MAC_CLIENT, CLIENT, OTHER, 3000, 22)]})
     assert len(got["pg2"]) == 1

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from pycontrol.dnat.model import Backend, Protocol, Translation
-from pycontrol.dnat.native import DnatCore, Next, Outcome, TestPolicy, Verdict
+from pycontrol.dnat.native import DnatCore, DnatError, Next, Outcome, TestPolicy, Verdict
 
 from .helpers import addr, check_checksums, ipa, tcp
 
@@ -86,3 +86,34 @@ def test_without_a_hook_flows_carry_no_verdict(core, af):
     (r,) = core.process([tcp(af, addr(af, 5, 2), vip, 1000, 80, "A")])
     assert r.verdict is Verdict.ALLOW and p.calls == 1  # attached later: classified once
     TestPolicy.detach(core)
+
+
+def test_the_output_points_cached_verdict_is_reset_when_the_flow_is_classified_again(
+    core, af, policy
+):
+    vip = service(core, af)
+    c = addr(af, 5, 2)
+    (r,) = core.process([tcp(af, c, vip, 1000, 80)])
+    (s,) = core.sessions()
+    assert s.out_verdict is Verdict.NONE  # nothing asked at the output point yet
+    core.cache_out_verdict(r.session, 7, Verdict.ALLOW)
+    core.process([tcp(af, c, vip, 1000, 80, "A")])
+    (s,) = core.sessions()
+    assert (s.out_verdict, s.out_endpoint) == (Verdict.ALLOW, 7)  # kept while valid
+    policy.deny_port(9999)  # a new generation: both points must ask again
+    core.process([tcp(af, c, vip, 1000, 80, "A")])
+    (s,) = core.sessions()
+    assert s.out_verdict is Verdict.NONE and s.policy_generation == 2
+
+
+def test_a_new_flow_in_a_reused_record_starts_without_an_output_verdict(core, af, policy):
+    vip = service(core, af)
+    (r,) = core.process([tcp(af, addr(af, 5, 2), vip, 1000, 80)])
+    core.cache_out_verdict(r.session, 7, Verdict.DENY)
+    core.flush()
+    (r2,) = core.process([tcp(af, addr(af, 5, 3), vip, 1001, 80)])
+    assert r2.session == r.session  # the freed record is the next one handed out
+    (s,) = core.sessions()
+    assert s.out_verdict is Verdict.NONE
+    with pytest.raises(DnatError):
+        core.cache_out_verdict(r2.session + 1, 7, Verdict.ALLOW)

@@ -245,7 +245,9 @@ typedef struct {
   uint32_t policy_generation;
   uint8_t af, proto, tcp_state, verdict;
   uint8_t flags; /* CDN_R_DNAT / SNAT / NO_NAT / HAIRPIN / TRACKED as created */
-  uint8_t pad[3];
+  uint8_t out_verdict;   /* the output policy point's cached verdict (CP_VERDICT_*) */
+  uint8_t pad[2];
+  uint32_t out_endpoint; /* ... and the endpoint it was computed for */
 } cdn_session_info_t;
 
 /* Sweep up to `budget` records (0: all) freeing expired and stale sessions; returns the
@@ -260,6 +262,11 @@ uint32_t cdn_sessions_count(cdn_ctx_t *ctx, uint32_t worker);
 /* Iterate valid (live, not stale) sessions: smallest index > prev, CDN_INVALID_ID at end. */
 uint32_t cdn_session_next(cdn_ctx_t *ctx, uint32_t worker, uint32_t prev);
 int cdn_session_get(cdn_ctx_t *ctx, uint32_t worker, uint32_t idx, cdn_session_info_t *out);
+/* The output policy point's verdict cache of a live session (cp/policy_hook.h), or NULL.
+ * Only on the worker's thread, and only until its next cdn_process_burst (which may free
+ * or reuse the record): the VPP glue hands it from the input node to the output node of
+ * the same packet. */
+cp_policy_out_cache_t *cdn_session_out_cache(cdn_ctx_t *ctx, uint32_t worker, uint32_t idx);
 /* Memory the session state takes per flow slot (record + both keys' share of the table). */
 double cdn_session_bytes_per_flow(cdn_ctx_t *ctx);
 /* SNAT ports currently allocated on a worker (all families/protocols). */

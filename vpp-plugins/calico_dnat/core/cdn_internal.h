@@ -151,9 +151,11 @@ _Static_assert(sizeof(cdn_sess6_t) == 32, "IPv6 extension: two per cache line");
  * policy hook touch it, so the established path without one reads one line per IPv4
  * record. */
 typedef struct {
-  uint32_t gen;      /* policy generation of the cached verdict */
-  uint32_t endpoint; /* policy endpoint of the first packet */
+  uint32_t gen;              /* policy generation of the cached verdict */
+  uint32_t endpoint;         /* policy endpoint of the first packet */
+  cp_policy_out_cache_t out; /* the output point's verdict (VPP glue), same generation */
 } cdn_pol_t;
+_Static_assert(sizeof(cdn_pol_t) == 16, "policy side entry: 16 bytes");
 _Static_assert(sizeof(cdn_bucket_t) == 64, "bucket must be one cache line");
 
 /* ClientIP affinity entry (32 bytes), 4-way set associative. */
@@ -207,6 +209,7 @@ typedef struct {
   cdn_sess_t *rec;
   cdn_sess6_t *ext6; /* cap entries, by record index: IPv6 records' a2, a3 */
   cdn_pol_t *pol;    /* cap entries, by record index */
+  uint16_t out_tag;  /* the last cp_policy_out_cache_t.tag handed out */
   uint32_t cap, n_used, free_head, sweep;
   cdn_bucket_t *bk;
   uint32_t nb;

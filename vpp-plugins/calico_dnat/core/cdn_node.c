@@ -163,6 +163,8 @@ static uint32_t finish_rec(cdn_ctx_t *ctx, cdn_worker_t *w, uint32_t idx, const 
   cdn_sess_t *s = &w->rec[idx];
   w->pol[idx].endpoint = m->endpoint;
   w->pol[idx].gen = 0;
+  w->pol[idx].out.verdict = CP_VERDICT_NONE;
+  w->pol[idx].out.tag = ++w->out_tag;
   s->dir = m->dir;
   s->state = CDN_TCP_SYN;
   s->expires = now + cdn_sess_timeout(&ctx->cfg, s);
@@ -694,6 +696,7 @@ static uint32_t burst(cdn_ctx_t *ctx, cdn_worker_t *w, const cdn_snap_t *snap,
     if (snap->has_hook &&
         (w->pol[ref >> 1].gen != pgen || !(s->sflags & CDN_SF_CLASSIFIED))) {
       w->pol[ref >> 1].gen = pgen;
+      w->pol[ref >> 1].out.verdict = CP_VERDICT_NONE; /* the output point asks again */
       s->sflags |= CDN_SF_PENDING | CDN_SF_CLASSIFIED;
       st->deferred = st->classify = 1;
       w->deferred[n_def++] = (uint16_t)i;

@@ -292,6 +292,16 @@ uint32_t cdn_session_next(cdn_ctx_t *ctx, uint32_t worker, uint32_t prev)
   return CDN_INVALID_ID;
 }
 
+cp_policy_out_cache_t *cdn_session_out_cache(cdn_ctx_t *ctx, uint32_t worker, uint32_t idx)
+{
+  if (!ctx || worker >= ctx->cfg.n_workers)
+    return NULL;
+  cdn_worker_t *w = ctx->w[worker];
+  if (idx >= w->cap || !(w->rec[idx].sflags & CDN_SF_USED))
+    return NULL;
+  return &w->pol[idx].out;
+}
+
 int cdn_session_get(cdn_ctx_t *ctx, uint32_t worker, uint32_t idx, cdn_session_info_t *out)
 {
   if (!ctx || worker >= ctx->cfg.n_workers || !out)
@@ -312,6 +322,8 @@ int cdn_session_get(cdn_ctx_t *ctx, uint32_t worker, uint32_t idx, cdn_session_i
   out->backend_id = s->be_id < CDN_BE_FIRST ? CDN_INVALID_ID : s->be_id;
   out->expires_ms = s->expires;
   out->policy_generation = w->pol[idx].gen;
+  out->out_verdict = w->pol[idx].out.verdict;
+  out->out_endpoint = w->pol[idx].out.endpoint;
   out->af = s->af;
   out->proto = s->proto;
   out->tcp_state = s->state;

@@ -98,8 +98,8 @@ static_always_inline void cdn_vpp_prep(vlib_main_t *vm, vlib_buffer_t *b, const 
   meta->pad = 0;
 }
 
-static_always_inline u16 cdn_vpp_next(vlib_buffer_t *b, const cdn_result_t *r, int hooked,
-                                      vlib_node_runtime_t *node, u32 *counts)
+static_always_inline u16 cdn_vpp_next(vlib_main_t *vm, vlib_buffer_t *b, const cdn_result_t *r,
+                                      int hooked, vlib_node_runtime_t *node, u32 *counts)
 {
   u16 next;
   u32 f = r->flags;
@@ -113,8 +113,13 @@ static_always_inline u16 cdn_vpp_next(vlib_buffer_t *b, const cdn_result_t *r, i
   if (r->session != CDN_INVALID_ID) {
     if (f & CDN_R_REVERSE)
       b->flags |= CALICO_VPP_F_REPLY | CALICO_VPP_F_DECIDED_IN;
-    else if (hooked)
+    else if (hooked) {
       b->flags |= CALICO_VPP_F_DECIDED_IN;
+      cp_policy_out_cache_t *c =
+          cdn_session_out_cache(cdn_vpp_main.core, vm->thread_index, r->session);
+      if (c)
+        calico_vpp_out_cache_put(b, c);
+    }
   }
   if (PREDICT_FALSE(r->error != CDN_E_NONE))
     counts[r->error]++;
@@ -181,16 +186,16 @@ static_always_inline uword cdn_vpp_in_inline(vlib_main_t *vm, vlib_node_runtime_
   n_left = n;
   i = 0;
   while (n_left >= 4) {
-    nexts[i] = cdn_vpp_next(b[0], &res[i], hooked, node, counts);
-    nexts[i + 1] = cdn_vpp_next(b[1], &res[i + 1], hooked, node, counts);
-    nexts[i + 2] = cdn_vpp_next(b[2], &res[i + 2], hooked, node, counts);
-    nexts[i + 3] = cdn_vpp_next(b[3], &res[i + 3], hooked, node, counts);
+    nexts[i] = cdn_vpp_next(vm, b[0], &res[i], hooked, node, counts);
+    nexts[i + 1] = cdn_vpp_next(vm, b[1], &res[i + 1], hooked, node, counts);
+    nexts[i + 2] = cdn_vpp_next(vm, b[2], &res[i + 2], hooked, node, counts);
+    nexts[i + 3] = cdn_vpp_next(vm, b[3], &res[i + 3], hooked, node, counts);
     b += 4;
     i += 4;
     n_left -= 4;
   }
   while (n_left) {
-    nexts[i] = cdn_vpp_next(b[0], &res[i], hooked, node, counts);
+    nexts[i] = cdn_vpp_next(vm, b[0], &res[i], hooked, node, counts);
     b += 1;
     i += 1;
     n_left -= 1;

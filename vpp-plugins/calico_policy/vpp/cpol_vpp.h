@@ -30,6 +30,7 @@ typedef struct {
   u8 point[VLIB_FRAME_SIZE];
   u8 verdict[VLIB_FRAME_SIZE];
   u16 index[VLIB_FRAME_SIZE]; /* frame position of evaluated packet k */
+  cp_policy_out_cache_t *cache[VLIB_FRAME_SIZE]; /* output point: where to keep verdict k */
   cp_policy_match_t match[VLIB_FRAME_SIZE];
 } cpol_vpp_thread_t;
 

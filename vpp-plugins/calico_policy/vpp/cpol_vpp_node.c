@@ -14,7 +14,8 @@
   _(ALLOWED, "allowed", "allowed by policy", INFO)                                          \
   _(DENIED, "denied", "denied by policy", ERROR)                                            \
   _(NO_ENDPOINT, "no_endpoint", "no endpoint bound to the interface (passed)", INFO)        \
-  _(SESSION, "session", "decided by the DNAT session (not evaluated)", INFO)
+  _(SESSION, "session", "decided by the DNAT session (not evaluated)", INFO)                \
+  _(CACHED, "cached", "output verdict cached in the DNAT session (not evaluated)", INFO)
 
 typedef enum {
 #define _(sym, name, desc, sev) CPOL_VPP_ERROR_##sym,
@@ -70,18 +71,29 @@ static u8 *format_cpol_vpp_trace(u8 *s, va_list *args)
 }
 #endif
 
-/* Queue one packet for classification unless a session already decided its point. */
+/* Queue one packet for classification unless a session already decided its point: the
+ * input point's verdict, a reply's, or (output point) the verdict cached for this TX
+ * endpoint by an earlier packet of the flow. */
 static_always_inline void cpol_vpp_prep(vlib_buffer_t *b, u32 i, int is_output, const u8 *if_flags,
-                                        u32 n_if, cpol_vpp_thread_t *pt, u32 *n_eval)
+                                        u32 n_if, cpol_vpp_thread_t *pt, u32 *n_eval,
+                                        u8 *drop, u32 *n_cached)
 {
   u32 skip = is_output ? CALICO_VPP_F_REPLY : CALICO_VPP_F_DECIDED_IN;
   if (b->flags & skip)
     return;
   u32 sw = vnet_buffer(b)->sw_if_index[is_output ? VLIB_TX : VLIB_RX];
+  cp_policy_out_cache_t *c = is_output ? calico_vpp_out_cache_get(b) : 0;
+  if (c && c->verdict != CP_VERDICT_NONE && c->endpoint == sw) {
+    drop[i] = c->verdict == CP_VERDICT_DENY;
+    (*n_cached)++;
+    return;
+  }
   u8 fl = sw < n_if ? if_flags[sw] : 0;
   u32 off = is_output ? vnet_buffer(b)->ip.save_rewrite_length : 0;
   u8 *ip = (u8 *)vlib_buffer_get_current(b) + off;
   u32 k = (*n_eval)++;
+
+  pt->cache[k] = c;
 
   cp_pkt_parse(ip, b->current_length > off ? b->current_length - off : 0, &pt->views[k]);
   pt->ptrs[k] = &pt->views[k];
@@ -96,7 +108,7 @@ static_always_inline uword cpol_vpp_inline(vlib_main_t *vm, vlib_node_runtime_t 
   cpol_vpp_main_t *pm = &cpol_vpp_main;
   cpol_vpp_thread_t *pt = vec_elt_at_index(pm->per_thread, vm->thread_index);
   u32 *from = vlib_frame_vector_args(frame);
-  u32 n = frame->n_vectors, n_left = n, i = 0, n_eval = 0;
+  u32 n = frame->n_vectors, n_left = n, i = 0, n_eval = 0, n_cached = 0;
   vlib_buffer_t *bufs[VLIB_FRAME_SIZE], **b = bufs;
   u16 nexts[VLIB_FRAME_SIZE];
   u8 drop[VLIB_FRAME_SIZE];
@@ -119,16 +131,21 @@ static_always_inline uword cpol_vpp_inline(vlib_main_t *vm, vlib_node_runtime_t 
     clib_prefetch_load(b[5]->data);
     clib_prefetch_load(b[6]->data);
     clib_prefetch_load(b[7]->data);
-    cpol_vpp_prep(b[0], i, is_output, if_flags, n_if, pt, &n_eval);
-    cpol_vpp_prep(b[1], i + 1, is_output, if_flags, n_if, pt, &n_eval);
-    cpol_vpp_prep(b[2], i + 2, is_output, if_flags, n_if, pt, &n_eval);
-    cpol_vpp_prep(b[3], i + 3, is_output, if_flags, n_if, pt, &n_eval);
+    cpol_vpp_prep(b[0], i, is_output, if_flags, n_if, pt, &n_eval, drop,
+                  &n_cached);
+    cpol_vpp_prep(b[1], i + 1, is_output, if_flags, n_if, pt, &n_eval, drop,
+                  &n_cached);
+    cpol_vpp_prep(b[2], i + 2, is_output, if_flags, n_if, pt, &n_eval, drop,
+                  &n_cached);
+    cpol_vpp_prep(b[3], i + 3, is_output, if_flags, n_if, pt, &n_eval, drop,
+                  &n_cached);
     b += 4;
     i += 4;
     n_left -= 4;
   }
   while (n_left) {
-    cpol_vpp_prep(b[0], i, is_output, if_flags, n_if, pt, &n_eval);
+    cpol_vpp_prep(b[0], i, is_output, if_flags, n_if, pt, &n_eval, drop,
+                  &n_cached);
     b += 1;
     i += 1;
     n_left -= 1;
@@ -141,6 +158,10 @@ static_always_inline uword cpol_vpp_inline(vlib_main_t *vm, vlib_node_runtime_t 
   for (u32 k = 0; k < n_eval; k++) {
     u8 v = pt->verdict[k];
     drop[pt->index[k]] = v == CP_VERDICT_DENY;
+    if (is_output && pt->cache[k]) {
+      pt->cache[k]->endpoint = pt->endpoint[k];
+      pt->cache[k]->verdict = v;
+    }
     counts[v == CP_VERDICT_DENY    ? CPOL_VPP_ERROR_DENIED
            : v == CP_VERDICT_ALLOW ? CPOL_VPP_ERROR_ALLOWED
                                    : CPOL_VPP_ERROR_NO_ENDPOINT]++;
@@ -173,7 +194,8 @@ static_always_inline uword cpol_vpp_inline(vlib_main_t *vm, vlib_node_runtime_t 
   }
 
   counts[CPOL_VPP_ERROR_PACKETS] = n;
-  counts[CPOL_VPP_ERROR_SESSION] = n - n_eval;
+  counts[CPOL_VPP_ERROR_SESSION] = n - n_eval - n_cached;
+  counts[CPOL_VPP_ERROR_CACHED] = n_cached;
   for (u32 e = 0; e < CPOL_VPP_N_ERROR; e++)
     if (counts[e] && e != CPOL_VPP_ERROR_DENIED)
       vlib_node_increment_counter(vm, node->node_index, e, counts[e]);

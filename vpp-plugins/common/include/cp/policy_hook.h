@@ -38,6 +38,19 @@ typedef struct {
   uint32_t (*generation)(void *ctx);
 } cp_policy_hook_t;
 
+/* The second policy point of a flow: the verdict its forward packets got where they leave
+ * (the TX interface's endpoint, known only after routing), cached in the flow's session
+ * next to the first point's. Written and read by the output policy point on the
+ * session's own worker; the session resets it (CP_VERDICT_NONE) whenever it classifies
+ * the flow again, i.e. when the policy generation moves on. */
+typedef struct {
+  uint32_t endpoint; /* the endpoint the verdict was computed for */
+  uint8_t verdict;   /* CP_VERDICT_*; NONE: not known */
+  uint8_t pad;
+  uint16_t tag; /* changes whenever the session's record is given to another flow: a
+                 * reader that took the cache with one tag must not use it under another */
+} cp_policy_out_cache_t;
+
 #ifdef __cplusplus
 }
 #endif

@@ -178,15 +178,21 @@ def test_policy_sees_the_translated_destination(net: Net) -> None:
     assert_checksums(out[0])
 
 
+def pod_answers(net: Net, client_port: int, other_port: int) -> list[tuple[str, int, int]]:
+    """The pod replies to the client's port and also opens a flow to another client port
+    (the client's ingress denies everything): what reaches the client."""
+    reply = tcp(net.pods, MAC_POD, POD, CLIENT, 8080, client_port, "SA")
+    unsolicited = tcp(net.pods, MAC_POD, POD, CLIENT, 8080, other_port, "S")
+    out = net.run.run({net.pods: [reply, unsolicited]})["pg0"]
+    for p in out:
+        assert_checksums(p)
+    return [(p[IP].src, p[TCP].sport, p[TCP].dport) for p in out]
+
+
 def test_session_reply_passes_the_client_ingress_deny_but_a_new_flow_does_not(net: Net) -> None:
     got = net.run.run({net.client: [tcp(net.client, MAC_CLIENT, CLIENT, VIP_OK, 2100, 80)]})
     assert len(got["pg1"]) == 1
-    reply = tcp(net.pods, MAC_POD, POD, CLIENT, 8080, 2100, "SA")
-    unsolicited = tcp(net.pods, MAC_POD, POD, CLIENT, 8080, 2999, "S")
-    got = net.run.run({net.pods: [reply, unsolicited]})
-    out = got["pg0"]
-    assert [(p[IP].src, p[TCP].sport, p[TCP].dport) for p in out] == [(VIP_OK, 80, 2100)]
-    assert_checksums(out[0])
+    assert pod_answers(net, 2100, 2999) == [(VIP_OK, 80, 2100)]
 
 
 def test_reply_of_an_untranslated_flow_passes_the_client_ingress_deny(net: Net) -> None:
@@ -199,12 +205,7 @@ def test_reply_of_an_untranslated_flow_passes_the_client_ingress_deny(net: Net) 
         (CLIENT, POD, 2200, 8080)
     ]
     assert_checksums(out[0])
-    reply = tcp(net.pods, MAC_POD, POD, CLIENT, 8080, 2200, "SA")
-    unsolicited = tcp(net.pods, MAC_POD, POD, CLIENT, 8080, 2201, "S")
-    got = net.run.run({net.pods: [reply, unsolicited]})
-    out = got["pg0"]
-    assert [(p[IP].src, p[TCP].sport, p[TCP].dport) for p in out] == [(POD, 8080, 2200)]
-    assert_checksums(out[0])
+    assert pod_answers(net, 2200, 2201) == [(POD, 8080, 2200)]
     assert "tracked" in net.vpp.cli("show calico dnat sessions")
 
 

@@ -850,20 +850,42 @@ static inline void classify_group(const cp_mfc_t *t, const uint32_t *k0, uint32_
   const v4i *key[GROUP];
   uint32_t who[GROUP];
   for (uint32_t j = 0; j < g; j++) {
+    const uint32_t *kj = k0 + (size_t)j * D;
+    v4i *bj = kb + j * D;
     best[j] = UINT32_MAX;
-    for (uint32_t d = 0; d < D; d++) {
-      int32_t v = (int32_t)(k0[(size_t)j * D + d] ^ CP_MFC_SIGN);
-      kb[j * D + d] = (v4i){v, v, v, v};
+    key[j] = bj;
+    who[j] = j;
+    uint32_t d = 0;
+#if defined(__SSE2__)
+    /* four dimensions per vector: one load and flip, then a shuffle per broadcast */
+    for (; d + 4 <= D; d += 4) {
+      __m128i v = _mm_xor_si128(_mm_loadu_si128((const __m128i *)(kj + d)),
+                                _mm_set1_epi32((int32_t)CP_MFC_SIGN));
+      bj[d] = (v4i)_mm_shuffle_epi32(v, 0x00);
+      bj[d + 1] = (v4i)_mm_shuffle_epi32(v, 0x55);
+      bj[d + 2] = (v4i)_mm_shuffle_epi32(v, 0xaa);
+      bj[d + 3] = (v4i)_mm_shuffle_epi32(v, 0xff);
+    }
+#endif
+    for (; d < D; d++) {
+      int32_t v = (int32_t)(kj[d] ^ CP_MFC_SIGN);
+      bj[d] = (v4i){v, v, v, v};
     }
   }
+  /* key[0..m) / who[0..m): the keys still walking, in burst order; a key dropped for one
+   * tree is dropped for every later one (min_prio ascends), so each pass filters the
+   * previous pass's survivors only */
+  uint32_t m = g;
   for (uint32_t tr = 0; tr < t->n_trees; tr++) {
     const cp_mfc_tree_t *tree = &t->tree[tr];
-    uint32_t m = 0;
-    for (uint32_t j = 0; j < g; j++) {
-      key[m] = kb + j * D;
-      who[m] = j;
-      m += best[j] > tree->min_prio;
+    uint32_t k = 0;
+    for (uint32_t i = 0; i < m; i++) {
+      uint32_t j = who[i];
+      key[k] = key[i];
+      who[k] = j;
+      k += best[j] > tree->min_prio;
     }
+    m = k;
     if (m == 0)
       break;
     const uint32_t *leaf[GROUP];

@@ -471,6 +471,9 @@ static int build_tree(const cp_mfc_builder_t *b, uint32_t flags, uint32_t *rules
   free(B.cl);
   free(B.ch);
   size_t nbytes = ((size_t)B.n_nodes * sizeof(cp_mfc_node_t) + 63) & ~(size_t)63;
+  /* the burst walk's next-node word holds a 32-bit byte offset */
+  if (B.n_nodes > CP_MFC_WALK_MAX_NODES)
+    B.oom = 1;
   if (!B.oom) {
     out->nodes = aligned_alloc(64, nbytes);
     out->info = malloc(B.n_nodes * sizeof(uint32_t));
@@ -493,9 +496,11 @@ static int build_tree(const cp_mfc_builder_t *b, uint32_t flags, uint32_t *rules
   for (uint32_t i = 0; i < B.n_nodes; i++) {
     uint32_t info = out->info[i];
     uint32_t *w = out->nodes[i].thr;
-    w[CP_MFC_WAYS - 1] = info; /* the burst walk's next-node word */
+    /* the burst walk's next-node word: the first child's byte offset | dim */
+    w[CP_MFC_WAYS - 1] = (info & CP_MFC_IDX_MASK) * (uint32_t)sizeof(cp_mfc_node_t) | info >> 28;
     if (info >> 28 == CP_MFC_LEAF_DIM) {
-      w[CP_MFC_WAYS - 1] = i; /* dim 0, child = itself: thr[0] is THR_NONE, rank 0 */
+      /* dim 0, child = itself: thr[0] is THR_NONE, rank 0 */
+      w[CP_MFC_WAYS - 1] = i * (uint32_t)sizeof(cp_mfc_node_t);
       w[1] = info & CP_MFC_IDX_MASK;
     }
   }
@@ -785,36 +790,57 @@ static inline uint32_t node_rank(const cp_mfc_node_t *nd, v4i k)
 #endif
 }
 
+/* One walk step from the node at byte offset `off`: the byte offset of the child the
+ * key goes to. The next-node word is the first child's byte offset (a multiple of 32)
+ * with the dimension in its low 4 bits; children are 32 bytes apart, so the offset of
+ * the rank-th child is the first's plus rank << 5. */
+static inline size_t walk_step(const char *nb, size_t off, const v4i *key)
+{
+  const cp_mfc_node_t *nd = (const cp_mfc_node_t *)(const void *)(nb + off);
+  uint32_t w = nd->thr[CP_MFC_WAYS - 1];
+  v4i k = key[w & 15u];
+#if defined(__SSE2__)
+  __m128i kk = (__m128i)k;
+  const __m128i *th = (const __m128i *)nd->thr;
+  __m128i c0 = _mm_cmpgt_epi32(kk, _mm_load_si128(th));
+  __m128i c1 = _mm_cmpgt_epi32(kk, _mm_load_si128(th + 1));
+  /* 2 mask bits per slot (the last slot is the next-node word, not a threshold): the
+   * rank's first clear bit is at 2 * rank, so rank << 5 is that bit index << 4 */
+  uint32_t m = (uint32_t)_mm_movemask_epi8(_mm_packs_epi32(c0, c1)) & 0x3fffu;
+  return (size_t)(w & ~15u) + ((size_t)__builtin_ctz(m + 1) << 4);
+#else
+  return (size_t)(w & ~15u) + ((size_t)node_rank(nd, k) << 5);
+#endif
+}
+
 /* Walk g keys through one tree: `depth` rounds of one branch-free step per key (leaves
  * loop to themselves), so the loads of different keys overlap and nothing mispredicts.
- * key[j] points at the j-th key walked (a burst's keys minus those already decided). */
+ * key[j] points at the j-th key walked (a burst's keys minus those already decided);
+ * positions are byte offsets in `nodes` (no scaling per step). */
 static inline void walk_group(const cp_mfc_tree_t *tr, const v4i *const *key, uint32_t g,
                               const uint32_t **leaf)
 {
-  const cp_mfc_node_t *nodes = tr->nodes;
-  uint32_t idx[GROUP];
-  for (uint32_t j = 0; j < GROUP; j++)
+  const char *nb = (const char *)tr->nodes;
+  size_t idx[GROUP];
+  for (uint32_t j = 0; j < g; j++)
     idx[j] = 0;
   uint32_t s = 0;
   for (; s < tr->lock_depth; s++)
-    for (uint32_t j = 0; j < g; j++) {
-      uint32_t i = idx[j], w = nodes[i].thr[CP_MFC_WAYS - 1];
-      idx[j] = (w & CP_MFC_IDX_MASK) + node_rank(&nodes[i], key[j][w >> 28]);
-    }
+    for (uint32_t j = 0; j < g; j++)
+      idx[j] = walk_step(nb, idx[j], key[j]);
   /* then stop as soon as every key is at its leaf */
   for (; s < tr->depth; s++) {
-    uint32_t live = 0;
+    size_t live = 0;
     for (uint32_t j = 0; j < g; j++)
-      live |= nodes[idx[j]].thr[CP_MFC_WAYS - 1] ^ idx[j];
+      live |= ((const cp_mfc_node_t *)(const void *)(nb + idx[j]))->thr[CP_MFC_WAYS - 1] ^
+              idx[j];
     if (!live)
       break;
-    for (uint32_t j = 0; j < g; j++) {
-      uint32_t i = idx[j], w = nodes[i].thr[CP_MFC_WAYS - 1];
-      idx[j] = (w & CP_MFC_IDX_MASK) + node_rank(&nodes[i], key[j][w >> 28]);
-    }
+    for (uint32_t j = 0; j < g; j++)
+      idx[j] = walk_step(nb, idx[j], key[j]);
   }
   for (uint32_t j = 0; j < g; j++)
-    leaf[j] = tr->leaves + nodes[idx[j]].thr[1];
+    leaf[j] = tr->leaves + ((const cp_mfc_node_t *)(const void *)(nb + idx[j]))->thr[1];
 }
 
 static inline uint32_t leaf_first_prio(const uint32_t *leaf, const v4i *key, const uint32_t D)

@@ -196,8 +196,8 @@ static void make_leaf(build_t *B, uint32_t node, const uint32_t *rules, uint32_t
     if (k >= n) { /* padding: lo = max, span 0 (masked off by the count too) */
       prio[k] = UINT32_MAX;
       for (uint32_t d = 0; d < D; d++) {
-        col[2 * d * P + k] = CP_MFC_THR_NONE; /* lo' = INT32_MAX, hi' = INT32_MIN */
-        col[(2 * d + 1) * P + k] = CP_MFC_SIGN;
+        col[CP_MFC_LEAF_LO(k, d, D)] = CP_MFC_THR_NONE; /* lo' = INT32_MAX, hi' = INT32_MIN */
+        col[CP_MFC_LEAF_LO(k, d, D) + 4] = CP_MFC_SIGN;
       }
       continue;
     }
@@ -205,8 +205,8 @@ static void make_leaf(build_t *B, uint32_t node, const uint32_t *rules, uint32_t
     const cp_mfc_range_t *box = B->b->box + (size_t)r * D;
     prio[k] = B->b->prio[r];
     for (uint32_t d = 0; d < D; d++) {
-      col[2 * d * P + k] = box[d].lo ^ CP_MFC_SIGN;
-      col[(2 * d + 1) * P + k] = box[d].hi ^ CP_MFC_SIGN;
+      col[CP_MFC_LEAF_LO(k, d, D)] = box[d].lo ^ CP_MFC_SIGN;
+      col[CP_MFC_LEAF_LO(k, d, D) + 4] = box[d].hi ^ CP_MFC_SIGN;
     }
   }
   B->leaf_words += words;
@@ -846,12 +846,12 @@ static inline void walk_group(const cp_mfc_tree_t *tr, const v4i *const *key, ui
 static inline uint32_t leaf_first_prio(const uint32_t *leaf, const v4i *key, const uint32_t D)
 {
   uint32_t cnt = leaf[0], P = CP_MFC_PAD4(cnt);
-  const uint32_t *prio = leaf + 4, *col = leaf + 4 + P;
-  for (uint32_t base = 0; base < P; base += 4) {
+  const uint32_t *prio = leaf + 4, *grp = leaf + 4 + P;
+  /* a group of 4 entries is one block: constant offsets per dimension */
+  for (uint32_t base = 0; base < P; base += 4, grp += 8 * D) {
     v4i miss = {0, 0, 0, 0};
     for (uint32_t d = 0; d < D; d++) {
-      miss |= ((v4i)load4(col + 2 * d * P + base) > key[d]) |
-              (key[d] > (v4i)load4(col + (2 * d + 1) * P + base));
+      miss |= ((v4i)load4(grp + 8 * d) > key[d]) | (key[d] > (v4i)load4(grp + 8 * d + 4));
       /* most entries of a leaf fail on the addresses (dims 0 and 1): stop early then */
       if (d == 1 && hit_mask((v4u)miss) == 0)
         break;

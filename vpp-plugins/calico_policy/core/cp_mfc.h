@@ -55,12 +55,15 @@ typedef struct {
   uint32_t thr[CP_MFC_WAYS];
 } cp_mfc_node_t;
 
-/* Leaf layout in `leaves` (32-bit words), columns padded to P = count rounded up to 4:
- * [count, 0, 0, 0], prio[P], then per dimension d: lo'[P], hi'[P] with x' = x ^
- * CP_MFC_SIGN, so the unsigned lo <= key <= hi is the signed lo' <= key' <= hi' (SSE2 and
- * NEON have signed 32-bit vector compares only), four entries at a time. Entries ascend
- * by prio; padding entries have lo' = INT32_MAX and hi' = INT32_MIN and match no key. */
+/* Leaf layout in `leaves` (32-bit words), entries padded to P = count rounded up to 4:
+ * [count, 0, 0, 0], prio[P], then one block of 8 * D words per group of 4 entries: per
+ * dimension d, lo'[4], hi'[4] with x' = x ^ CP_MFC_SIGN, so the unsigned lo <= key <= hi
+ * is the signed lo' <= key' <= hi' (SSE2 and NEON have signed 32-bit vector compares
+ * only), four entries at a time at constant offsets in the block. Entries ascend by prio;
+ * padding entries have lo' = INT32_MAX and hi' = INT32_MIN and match no key. */
 #define CP_MFC_PAD4(n) (((n) + 3u) & ~3u)
+/* word of entry k's lo' in dimension d, from the first block (hi' is 4 words on) */
+#define CP_MFC_LEAF_LO(k, d, D) (((k) >> 2) * 8u * (D) + 8u * (d) + ((k) & 3u))
 #define CP_MFC_SIGN 0x80000000u
 typedef struct {
   cp_mfc_node_t *nodes; /* nodes[0] is the root (64-byte aligned) */
@@ -151,7 +154,8 @@ static inline int cp_mfc_leaf_match(const uint32_t *leaf, uint32_t k, const uint
   const uint32_t *col = leaf + 4 + P;
   for (uint32_t d = 0; d < n_dims; d++) {
     int32_t kf = (int32_t)(key[d] ^ CP_MFC_SIGN);
-    if (kf < (int32_t)col[2 * d * P + k] || kf > (int32_t)col[(2 * d + 1) * P + k])
+    uint32_t lo = CP_MFC_LEAF_LO(k, d, n_dims);
+    if (kf < (int32_t)col[lo] || kf > (int32_t)col[lo + 4])
       return 0;
   }
   return 1;

@@ -193,11 +193,11 @@ static void make_leaf(build_t *B, uint32_t node, const uint32_t *rules, uint32_t
   w[0] = n;
   uint32_t *prio = w + 4, *col = w + 4 + P;
   for (uint32_t k = 0; k < P; k++) {
-    if (k >= n) { /* padding: lo = max, span 0 (masked off by the count too) */
+    if (k >= n) { /* padding: the point lo = 0, prio "no match" (masked off by the count) */
       prio[k] = UINT32_MAX;
       for (uint32_t d = 0; d < D; d++) {
-        col[CP_MFC_LEAF_LO(k, d, D)] = CP_MFC_THR_NONE; /* lo' = INT32_MAX, hi' = INT32_MIN */
-        col[CP_MFC_LEAF_LO(k, d, D) + 4] = CP_MFC_SIGN;
+        col[CP_MFC_LEAF_LO(k, d, D)] = 0;
+        col[CP_MFC_LEAF_LO(k, d, D) + 4] = CP_MFC_SIGN; /* span 0 */
       }
       continue;
     }
@@ -205,8 +205,8 @@ static void make_leaf(build_t *B, uint32_t node, const uint32_t *rules, uint32_t
     const cp_mfc_range_t *box = B->b->box + (size_t)r * D;
     prio[k] = B->b->prio[r];
     for (uint32_t d = 0; d < D; d++) {
-      col[CP_MFC_LEAF_LO(k, d, D)] = box[d].lo ^ CP_MFC_SIGN;
-      col[CP_MFC_LEAF_LO(k, d, D) + 4] = box[d].hi ^ CP_MFC_SIGN;
+      col[CP_MFC_LEAF_LO(k, d, D)] = box[d].lo;
+      col[CP_MFC_LEAF_LO(k, d, D) + 4] = (box[d].hi - box[d].lo) ^ CP_MFC_SIGN;
     }
   }
   B->leaf_words += words;
@@ -851,12 +851,13 @@ static inline uint32_t leaf_first_prio(const uint32_t *leaf, const v4i *key, con
   for (uint32_t base = 0; base < P; base += 4, grp += 8 * D) {
     v4i miss = {0, 0, 0, 0};
     for (uint32_t d = 0; d < D; d++) {
-      miss |= ((v4i)load4(grp + 8 * d) > key[d]) | (key[d] > (v4i)load4(grp + 8 * d + 4));
+      /* key' - lo = (key - lo) ^ SIGN, compared signed with span' */
+      miss |= (v4i)((v4u)key[d] - load4(grp + 8 * d)) > (v4i)load4(grp + 8 * d + 4);
       /* most entries of a leaf fail on the addresses (dims 0 and 1): stop early then */
       if (d == 1 && hit_mask((v4u)miss) == 0)
         break;
     }
-    /* padding entries never match (lo' = INT32_MAX, hi' = INT32_MIN) */
+    /* a padding entry (last group only) that matches yields prio UINT32_MAX: no match */
     uint32_t hit = hit_mask((v4u)miss);
     if (hit)
       return prio[base + (uint32_t)__builtin_ctz(hit)];

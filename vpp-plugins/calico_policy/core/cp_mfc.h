@@ -57,12 +57,14 @@ typedef struct {
 
 /* Leaf layout in `leaves` (32-bit words), entries padded to P = count rounded up to 4:
  * [count, 0, 0, 0], prio[P], then one block of 8 * D words per group of 4 entries: per
- * dimension d, lo'[4], hi'[4] with x' = x ^ CP_MFC_SIGN, so the unsigned lo <= key <= hi
- * is the signed lo' <= key' <= hi' (SSE2 and NEON have signed 32-bit vector compares
- * only), four entries at a time at constant offsets in the block. Entries ascend by prio;
- * padding entries have lo' = INT32_MAX and hi' = INT32_MIN and match no key. */
+ * dimension d, lo[4], span'[4] with span' = (hi - lo) ^ CP_MFC_SIGN. lo <= key <= hi is
+ * the unsigned key - lo <= hi - lo, which is the signed (key' - lo) <= span' with key' =
+ * key ^ CP_MFC_SIGN (SSE2 and NEON have signed 32-bit vector compares only): a subtract
+ * and a compare per dimension, four entries at a time at constant offsets in the block.
+ * Entries ascend by prio; padding entries are the point 0 with prio UINT32_MAX ("no
+ * match"), in the last group only, and lie past `count`. */
 #define CP_MFC_PAD4(n) (((n) + 3u) & ~3u)
-/* word of entry k's lo' in dimension d, from the first block (hi' is 4 words on) */
+/* word of entry k's lo in dimension d, from the first block (span' is 4 words on) */
 #define CP_MFC_LEAF_LO(k, d, D) (((k) >> 2) * 8u * (D) + 8u * (d) + ((k) & 3u))
 #define CP_MFC_SIGN 0x80000000u
 typedef struct {
@@ -153,9 +155,9 @@ static inline int cp_mfc_leaf_match(const uint32_t *leaf, uint32_t k, const uint
   uint32_t P = CP_MFC_PAD4(leaf[0]);
   const uint32_t *col = leaf + 4 + P;
   for (uint32_t d = 0; d < n_dims; d++) {
-    int32_t kf = (int32_t)(key[d] ^ CP_MFC_SIGN);
+    uint32_t kf = key[d] ^ CP_MFC_SIGN;
     uint32_t lo = CP_MFC_LEAF_LO(k, d, n_dims);
-    if (kf < (int32_t)col[lo] || kf > (int32_t)col[lo + 4])
+    if ((int32_t)(kf - col[lo]) > (int32_t)col[lo + 4])
       return 0;
   }
   return 1;

@@ -496,11 +496,12 @@ static int build_tree(const cp_mfc_builder_t *b, uint32_t flags, uint32_t *rules
   for (uint32_t i = 0; i < B.n_nodes; i++) {
     uint32_t info = out->info[i];
     uint32_t *w = out->nodes[i].thr;
-    /* the burst walk's next-node word: the first child's byte offset | dim */
-    w[CP_MFC_WAYS - 1] = (info & CP_MFC_IDX_MASK) * (uint32_t)sizeof(cp_mfc_node_t) | info >> 28;
+    /* the burst walk's next-node word: 2 * dim << 27 | the first child's offset in
+     * 8-byte units (4 per node) */
+    w[CP_MFC_WAYS - 1] = (info >> 28) * 2u << 27 | (info & CP_MFC_IDX_MASK) * 4u;
     if (info >> 28 == CP_MFC_LEAF_DIM) {
       /* dim 0, child = itself: thr[0] is THR_NONE, rank 0 */
-      w[CP_MFC_WAYS - 1] = i * (uint32_t)sizeof(cp_mfc_node_t);
+      w[CP_MFC_WAYS - 1] = i * 4u;
       w[1] = info & CP_MFC_IDX_MASK;
     }
   }
@@ -790,39 +791,39 @@ static inline uint32_t node_rank(const cp_mfc_node_t *nd, v4i k)
 #endif
 }
 
-/* One walk step from the node at byte offset `off`: the byte offset of the child the
- * key goes to. The next-node word is the first child's byte offset (a multiple of 32)
- * with the dimension in its low 4 bits; children are 32 bytes apart, so the offset of
- * the rank-th child is the first's plus rank << 5. */
+/* One walk step from the node at `off` (in 8-byte units: 4 per node): the offset of the
+ * child the key goes to. The next-node word is the first child's offset with 2 * dim in
+ * its top 5 bits, so both the node and the key dimension are addressed by scaled index
+ * (x8) and the child's offset is the first's plus 4 * rank = 2 * (2 * rank). */
 static inline size_t walk_step(const char *nb, size_t off, const v4i *key)
 {
-  const cp_mfc_node_t *nd = (const cp_mfc_node_t *)(const void *)(nb + off);
+  const cp_mfc_node_t *nd = (const cp_mfc_node_t *)(const void *)(nb + off * 8);
   uint32_t w = nd->thr[CP_MFC_WAYS - 1];
-  v4i k = key[w & 15u];
+  v4i k = *(const v4i *)(const void *)((const char *)key + (size_t)(w >> 27) * 8);
 #if defined(__SSE2__)
   __m128i kk = (__m128i)k;
   const __m128i *th = (const __m128i *)nd->thr;
   __m128i c0 = _mm_cmpgt_epi32(kk, _mm_load_si128(th));
   __m128i c1 = _mm_cmpgt_epi32(kk, _mm_load_si128(th + 1));
   /* 2 mask bits per slot (the last slot is the next-node word, not a threshold): the
-   * rank's first clear bit is at 2 * rank, so rank << 5 is that bit index << 4 */
+   * rank's first clear bit is at 2 * rank */
   uint32_t m = (uint32_t)_mm_movemask_epi8(_mm_packs_epi32(c0, c1)) & 0x3fffu;
-  return (size_t)(w & ~15u) + ((size_t)__builtin_ctz(m + 1) << 4);
+  return (size_t)(w & 0x07ffffffu) + (size_t)__builtin_ctz(m + 1) * 2;
 #else
-  return (size_t)(w & ~15u) + ((size_t)node_rank(nd, k) << 5);
+  return (size_t)(w & 0x07ffffffu) + (size_t)node_rank(nd, k) * 4;
 #endif
 }
 
 /* Walk g keys through one tree: `depth` rounds of one branch-free step per key (leaves
  * loop to themselves), so the loads of different keys overlap and nothing mispredicts.
  * key[j] points at the j-th key walked (a burst's keys minus those already decided);
- * positions are byte offsets in `nodes` (no scaling per step). */
+ * positions are offsets in `nodes` in 8-byte units (no scaling per step). */
 static inline void walk_group(const cp_mfc_tree_t *tr, const v4i *const *key, uint32_t g,
                               const uint32_t **leaf)
 {
   const char *nb = (const char *)tr->nodes;
   size_t idx[GROUP];
-  for (uint32_t j = 0; j < g; j++)
+  for (uint32_t j = 0; j < GROUP; j++)
     idx[j] = 0;
   uint32_t s = 0;
   for (; s < tr->lock_depth; s++)
@@ -832,7 +833,7 @@ static inline void walk_group(const cp_mfc_tree_t *tr, const v4i *const *key, ui
   for (; s < tr->depth; s++) {
     size_t live = 0;
     for (uint32_t j = 0; j < g; j++)
-      live |= ((const cp_mfc_node_t *)(const void *)(nb + idx[j]))->thr[CP_MFC_WAYS - 1] ^
+      live |= ((const cp_mfc_node_t *)(const void *)(nb + idx[j] * 8))->thr[CP_MFC_WAYS - 1] ^
               idx[j];
     if (!live)
       break;
@@ -840,7 +841,7 @@ static inline void walk_group(const cp_mfc_tree_t *tr, const v4i *const *key, ui
       idx[j] = walk_step(nb, idx[j], key[j]);
   }
   for (uint32_t j = 0; j < g; j++)
-    leaf[j] = tr->leaves + ((const cp_mfc_node_t *)(const void *)(nb + idx[j]))->thr[1];
+    leaf[j] = tr->leaves + ((const cp_mfc_node_t *)(const void *)(nb + idx[j] * 8))->thr[1];
 }
 
 static inline uint32_t leaf_first_prio(const uint32_t *leaf, const v4i *key, const uint32_t D)

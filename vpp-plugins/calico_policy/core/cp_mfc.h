@@ -42,14 +42,14 @@ typedef struct {
  * nothing else. `info[i]` is dim << 28 | child; a leaf has dim CP_MFC_LEAF_DIM and
  * `child` is its word offset in `leaves`.
  *
- * Burst walks: thr[CP_MFC_WAYS - 1] is the first child's byte offset in `nodes` (child
- * * 32) with the dimension in its low 4 bits, so a step scales nothing; a leaf loops to
- * itself (its own byte offset, dim 0): a leaf's thr[0] is CP_MFC_THR_NONE, so its rank
+ * Burst walks: thr[CP_MFC_WAYS - 1] is the first child's offset in `nodes` in 8-byte
+ * units (child * 4) with 2 * dim in its top 5 bits, so a step addresses the node and the
+ * key dimension by scaled index; a leaf loops to itself (its own offset, dim 0): a leaf's thr[0] is CP_MFC_THR_NONE, so its rank
  * is 0 whatever the other slots hold, and its thr[1] is its offset in `leaves`. Every
  * packet takes exactly `depth` branch-free steps (or stops early once every key of the
  * group is at a leaf). A tree has at most CP_MFC_WALK_MAX_NODES nodes. */
 #define CP_MFC_WAYS 8
-#define CP_MFC_WALK_MAX_NODES (1u << 27)
+#define CP_MFC_WALK_MAX_NODES (1u << 25)
 #define CP_MFC_THR_NONE 0x7fffffffu
 typedef struct {
   uint32_t thr[CP_MFC_WAYS];

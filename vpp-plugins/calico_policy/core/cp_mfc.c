@@ -906,18 +906,16 @@ static inline void classify_group(const cp_mfc_t *t, const uint32_t *k0, uint32_
   uint32_t m = g;
   for (uint32_t tr = 0; tr < t->n_trees; tr++) {
     const cp_mfc_tree_t *tree = &t->tree[tr];
-    if (tr > 0) { /* the first tree: every key (none has a match yet) */
-      uint32_t k = 0;
-      for (uint32_t i = 0; i < m; i++) {
-        uint32_t j = who[i];
-        key[k] = key[i];
-        who[k] = j;
-        k += best[j] > tree->min_prio;
-      }
-      m = k;
-      if (m == 0)
-        break;
+    uint32_t k = 0;
+    for (uint32_t i = 0; i < m; i++) {
+      uint32_t j = who[i];
+      key[k] = key[i];
+      who[k] = j;
+      k += best[j] > tree->min_prio;
     }
+    m = k;
+    if (m == 0)
+      break;
     const uint32_t *leaf[GROUP];
     walk_group(tree, key, m, leaf);
     for (uint32_t i = 0; i < m; i++) {

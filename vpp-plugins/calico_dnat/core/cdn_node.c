@@ -406,17 +406,27 @@ static inline void peek_new_flow(const cdn_ctx_t *ctx, const cdn_worker_t *w,
 
 /* The part of `apply` after the verdict and ICMP-error checks: TCP state, expiry, rewrite
  * (the precomputed-delta one for TCP/UDP), result flags. */
+/* The flow's state and timeout after one more packet in direction `dir`. */
+static inline void refresh(cdn_ctx_t *ctx, cdn_sess_t *s, uint32_t dir, const cp_pkt_t *p,
+                           uint32_t now)
+{
+  if (s->proto == CP_IPPROTO_TCP)
+    cdn_tcp_track(s, dir, p->tcp_flags);
+  else if (dir)
+    s->sflags |= CDN_SF_SEEN_REV;
+  s->expires = now + cdn_sess_timeout(&ctx->cfg, s);
+}
+
+/* What a forward packet of the session had done to it, as result flags. */
+#define CDN_R_FWD_KINDS (CDN_R_DNAT | CDN_R_SNAT | CDN_R_NO_NAT | CDN_R_HAIRPIN)
+
 static inline __attribute__((always_inline)) void apply_l4(cdn_ctx_t *ctx, cdn_worker_t *w,
                                                            uint8_t *d, const cp_pkt_t *p,
                                                            uint32_t idx, uint32_t dir,
                                                            uint32_t now, cdn_result_t *r)
 {
   cdn_sess_t *s = &w->rec[idx];
-  if (s->proto == CP_IPPROTO_TCP)
-    cdn_tcp_track(s, dir, p->tcp_flags);
-  else if (dir)
-    s->sflags |= CDN_SF_SEEN_REV;
-  s->expires = now + cdn_sess_timeout(&ctx->cfg, s);
+  refresh(ctx, s, dir, p, now);
   /* forward: to snat:sport -> backend:bport; return: to vip:vport -> client:cport */
   uint32_t ns = dir == CDN_DIR_FWD ? 3 : 1, nd = dir == CDN_DIR_FWD ? 2 : 0;
   if (CDN_LIKELY(s->proto == CP_IPPROTO_TCP || s->proto == CP_IPPROTO_UDP)) {
@@ -426,9 +436,7 @@ static inline __attribute__((always_inline)) void apply_l4(cdn_ctx_t *ctx, cdn_w
     cp_addr_t as = cdn_sess_addr(w, idx, ns), ad = cdn_sess_addr(w, idx, nd);
     cdn_rewrite(d, p, &as, s->p[ns], &ad, s->p[nd]);
   }
-  r->flags |= dir == CDN_DIR_FWD
-                  ? s->rflags & (CDN_R_DNAT | CDN_R_SNAT | CDN_R_NO_NAT | CDN_R_HAIRPIN)
-                  : CDN_R_REVERSE;
+  r->flags |= dir == CDN_DIR_FWD ? s->rflags & CDN_R_FWD_KINDS : CDN_R_REVERSE;
   w->cnt[CDN_CNT_REWRITTEN]++;
 }
 
@@ -445,15 +453,10 @@ static inline __attribute__((always_inline)) void apply(cdn_ctx_t *ctx, cdn_work
     return;
   }
   if (s->rflags & CDN_R_TRACKED) { /* state and timeout only: nothing to rewrite */
-    if (st->kind == K_ICMP_ERR) {
+    if (st->kind == K_ICMP_ERR)
       r->flags |= CDN_R_ICMP_ERROR;
-    } else {
-      if (s->proto == CP_IPPROTO_TCP)
-        cdn_tcp_track(s, dir, p->tcp_flags);
-      else if (dir)
-        s->sflags |= CDN_SF_SEEN_REV;
-      s->expires = now + cdn_sess_timeout(&ctx->cfg, s);
-    }
+    else
+      refresh(ctx, s, dir, p, now);
     r->flags |= CDN_R_TRACKED | (dir ? CDN_R_REVERSE : 0);
     w->cnt[CDN_CNT_PASSED]++;
     return;
@@ -465,7 +468,7 @@ static inline __attribute__((always_inline)) void apply(cdn_ctx_t *ctx, cdn_work
       cdn_rewrite_icmp_error(d, p, &a0, &a1, &a3, s->p[3], &a2, s->p[2]);
     else
       cdn_rewrite_icmp_error(d, p, &a2, &a3, &a1, s->p[1], &a0, s->p[0]);
-    r->flags |= CDN_R_ICMP_ERROR | (dir ? CDN_R_REVERSE : (s->rflags & 0x63));
+    r->flags |= CDN_R_ICMP_ERROR | (dir ? CDN_R_REVERSE : (s->rflags & CDN_R_FWD_KINDS));
     w->cnt[CDN_CNT_ICMP_ERRORS]++;
     w->cnt[CDN_CNT_REWRITTEN]++;
     return;

@@ -8,6 +8,7 @@
  */
 #include <vnet/ip/ip.h>
 
+#include "calico_vpp.h"
 #include "cdn_vpp.h"
 
 static u8 *format_cdn_vpp_addr(u8 *s, va_list *args)
@@ -96,22 +97,12 @@ u8 *format_cdn_vpp_session(u8 *s, va_list *args)
 static clib_error_t *cdn_vpp_set_interface_cmd(vlib_main_t *vm, unformat_input_t *input,
                                                vlib_cli_command_t *cmd)
 {
-  vnet_main_t *vnm = vnet_get_main();
-  u32 sw_if_index = ~0;
-  int enable = 1, pod = 0, rv;
-
-  while (unformat_check_input(input) != UNFORMAT_END_OF_INPUT) {
-    if (unformat(input, "%U", unformat_vnet_sw_interface, vnm, &sw_if_index))
-      ;
-    else if (unformat(input, "pod"))
-      pod = 1;
-    else if (unformat(input, "disable"))
-      enable = 0;
-    else
-      return clib_error_return(0, "unknown input '%U'", format_unformat_error, input);
-  }
-  if (sw_if_index == ~0)
-    return clib_error_return(0, "interface required");
+  u32 sw_if_index;
+  int enable, pod, rv;
+  clib_error_t *e =
+      calico_vpp_unformat_interface_cmd(input, "pod", &sw_if_index, &enable, &pod);
+  if (e)
+    return e;
   rv = cdn_vpp_interface_enable(sw_if_index, enable, pod);
   if (rv)
     return clib_error_return(0, "failed: %d", rv);

@@ -5,6 +5,7 @@
  *   clear calico policy counters
  * Not mp-safe: the commands run with the workers at the barrier.
  */
+#include "calico_vpp.h"
 #include "cpol_vpp.h"
 #include "cpol_vpp_dump.h"
 
@@ -39,22 +40,12 @@ static u8 *format_cpol_vpp_interface(u8 *s, va_list *args)
 static clib_error_t *cpol_vpp_set_interface_cmd(vlib_main_t *vm, unformat_input_t *input,
                                                 vlib_cli_command_t *cmd)
 {
-  vnet_main_t *vnm = vnet_get_main();
-  u32 sw_if_index = ~0;
-  int enable = 1, host = 0, rv;
-
-  while (unformat_check_input(input) != UNFORMAT_END_OF_INPUT) {
-    if (unformat(input, "%U", unformat_vnet_sw_interface, vnm, &sw_if_index))
-      ;
-    else if (unformat(input, "host"))
-      host = 1;
-    else if (unformat(input, "disable"))
-      enable = 0;
-    else
-      return clib_error_return(0, "unknown input '%U'", format_unformat_error, input);
-  }
-  if (sw_if_index == ~0)
-    return clib_error_return(0, "interface required");
+  u32 sw_if_index;
+  int enable, host, rv;
+  clib_error_t *e =
+      calico_vpp_unformat_interface_cmd(input, "host", &sw_if_index, &enable, &host);
+  if (e)
+    return e;
   rv = cpol_vpp_interface_enable(sw_if_index, enable, host);
   if (rv)
     return clib_error_return(0, "failed: %d", rv);

@@ -25,6 +25,7 @@
 #define CALICO_VPP_H
 
 #include <vnet/buffer.h>
+#include <vnet/vnet.h>
 
 #include "cp/policy_hook.h"
 
@@ -64,5 +65,31 @@ static_always_inline cp_policy_out_cache_t *calico_vpp_out_cache_get(vlib_buffer
 /* Fill *hook with a classifier usable from any VPP thread (the thread index selects the
  * epoch reader slot). Returns 0, or -1 when the policy core could not be created. */
 typedef int (*calico_vpp_policy_hook_fn)(cp_policy_hook_t *hook);
+
+/* The arguments of `set calico <plugin> interface <interface> [<role>] [disable]`: the
+ * interface, whether to enable, and whether the plugin's role word was given. */
+static inline clib_error_t *calico_vpp_unformat_interface_cmd(unformat_input_t *input,
+                                                              const char *role,
+                                                              u32 *sw_if_index, int *enable,
+                                                              int *has_role)
+{
+  vnet_main_t *vnm = vnet_get_main();
+  *sw_if_index = ~0;
+  *enable = 1;
+  *has_role = 0;
+  while (unformat_check_input(input) != UNFORMAT_END_OF_INPUT) {
+    if (unformat(input, "%U", unformat_vnet_sw_interface, vnm, sw_if_index))
+      ;
+    else if (unformat(input, role))
+      *has_role = 1;
+    else if (unformat(input, "disable"))
+      *enable = 0;
+    else
+      return clib_error_return(0, "unknown input '%U'", format_unformat_error, input);
+  }
+  if (*sw_if_index == ~0)
+    return clib_error_return(0, "interface required");
+  return 0;
+}
 
 #endif /* CALICO_VPP_H */

@@ -315,18 +315,26 @@ class _Gen:
             for i in range(f.length):
                 self.enc_type(f.type, f"{lst}[{i}]", lines, fmt, args, ind)
 
-    def type_packer(self, t: str) -> Callable[[Any], bytes]:
-        """A function packing one value of type t (union arms, array elements)."""
+    def _packer(
+        self, label: str, emit: Callable[[list[str], list[str], list[str]], None]
+    ) -> Callable[[Any], bytes]:
+        """Compile `def pack(x)` from what emit appends to (lines, struct format, args)."""
         lines: list[str] = []
         fmt: list[str] = []
         args: list[str] = []
-        self.enc_type(t, "x", lines, fmt, args, "    ")
+        emit(lines, fmt, args)
         s = self.const(struct.Struct(">" + "".join(fmt)), "S")
         name = self.tmp("pack")
         src = [f"def {name}(x):", *lines, f"    return {s}.pack({', '.join(args)})"]
-        exec(compile("\n".join(src), f"<vppapi {t}>", "exec"), self.env)  # noqa: S102
+        exec(compile("\n".join(src), f"<vppapi {label}>", "exec"), self.env)  # noqa: S102
         fn: Callable[[Any], bytes] = self.env[name]
         return fn
+
+    def type_packer(self, t: str) -> Callable[[Any], bytes]:
+        """A function packing one value of type t (union arms, array elements)."""
+        return self._packer(
+            t, lambda lines, fmt, args: self.enc_type(t, "x", lines, fmt, args, "    ")
+        )
 
     def union_codec(self, u: Union) -> _UnionCodec:
         arms = {f.name: self.field_packer(f) for f in u.fields}
@@ -335,16 +343,9 @@ class _Gen:
     def field_packer(self, f: Field) -> Callable[[Any], bytes]:
         if not f.is_array:
             return self.type_packer(f.type)
-        lines: list[str] = []
-        fmt: list[str] = []
-        args: list[str] = []
-        self.enc_field(f, "x", lines, fmt, args, "    ")
-        s = self.const(struct.Struct(">" + "".join(fmt)), "S")
-        name = self.tmp("pack")
-        src = [f"def {name}(x):", *lines, f"    return {s}.pack({', '.join(args)})"]
-        exec(compile("\n".join(src), f"<vppapi {f.name}>", "exec"), self.env)  # noqa: S102
-        fn: Callable[[Any], bytes] = self.env[name]
-        return fn
+        return self._packer(
+            f.name, lambda lines, fmt, args: self.enc_field(f, "x", lines, fmt, args, "    ")
+        )
 
     # decode: value expressions over a tuple `vals` starting at index pos
     def dec_type(self, t: str, vals: str, pos: list[int], fmt: list[str]) -> str:

@@ -179,7 +179,7 @@ typedef struct {
   uint32_t b1, b2;
   uint16_t tag;
   uint8_t fast; /* IPv4 TCP/UDP by the parser's shortcut: the key is the view's tuple */
-  uint8_t pad;
+  uint8_t miss1; /* no fingerprint match in the first bucket: stage 2b reads the second */
   uint32_t ref;
   /* what stage 2 worked out for a probable new flow (CDN_HINT_*), so that creating its
    * session does not repeat it: the translation, Maglev's backend, the return key's

@@ -24,6 +24,11 @@ enum { K_SKIP = 0, K_NORMAL = 1, K_ICMP_ERR = 2 };
 #ifndef CDN_STAGE1_AHEAD
 #define CDN_STAGE1_AHEAD 16u
 #endif
+/* ... and how far stage 2b (second-bucket match for the keys stage 2 missed) runs ahead of
+ * stage 3: at most CDN_STAGE2_AHEAD */
+#ifndef CDN_STAGE2B_AHEAD
+#define CDN_STAGE2B_AHEAD 8u
+#endif
 #define CDN_SWEEP_ON_FULL 256u
 #define TCP_FIN 0x01
 #define TCP_SYN 0x02
@@ -496,12 +501,10 @@ static inline void pkt_key(const cdn_pstate_t *st, const cp_pkt_t *p, cdn_key_t 
 }
 
 /* Stage 2 for one packet: match the 16-bit fingerprint in its first bucket (prefetched by
- * stage 1) and prefetch the candidate record, or, on no match (a new flow, or a key
- * displaced to its second bucket), prefetch the second bucket and work out the new flow's
- * hints. Only a candidate: stage 3 verifies it against the full key. */
-static inline __attribute__((always_inline)) void
-stage2(const cdn_ctx_t *ctx, cdn_worker_t *w, const cdn_snap_t *snap, const cdn_meta_t *meta,
-       uint32_t i)
+ * stage 1) and prefetch the candidate record; on no match (a new flow, or one of the ~5 %
+ * of keys displaced to their second bucket) prefetch the second bucket for stage 2b. Only
+ * a candidate: stage 3 verifies it against the full key. */
+static inline __attribute__((always_inline)) void stage2(cdn_worker_t *w, uint32_t i)
 {
   cdn_pstate_t *st = &w->ps[i];
   if (st->kind == K_SKIP)
@@ -510,8 +513,7 @@ stage2(const cdn_ctx_t *ctx, cdn_worker_t *w, const cdn_snap_t *snap, const cdn_
   uint32_t mm = cdn_bucket_match(b, st->tag);
   if (!mm) {
     __builtin_prefetch(&w->bk[st->b2]);
-    if (st->kind == K_NORMAL)
-      peek_new_flow(ctx, w, snap, &w->views[i], meta ? &meta[i] : &default_meta, st);
+    st->miss1 = 1;
     return;
   }
   /* the record is one cache line; an IPv6 record also has its extension (a2, a3) */
@@ -519,6 +521,28 @@ stage2(const cdn_ctx_t *ctx, cdn_worker_t *w, const cdn_snap_t *snap, const cdn_
   __builtin_prefetch(&w->rec[st->ref >> 1]);
   if (!st->fast && w->views[i].af == 6)
     __builtin_prefetch(&w->ext6[st->ref >> 1]);
+}
+
+/* Stage 2b, for a packet whose key missed its first bucket: match the second bucket and
+ * prefetch the candidate record (an established flow displaced by the cuckoo moves does
+ * not wait for its record in stage 3), or, on no match, work out the new flow's hints. */
+static inline __attribute__((always_inline)) void
+stage2b(const cdn_ctx_t *ctx, cdn_worker_t *w, const cdn_snap_t *snap, const cdn_meta_t *meta,
+        uint32_t i)
+{
+  cdn_pstate_t *st = &w->ps[i];
+  if (!st->miss1)
+    return;
+  const cdn_bucket_t *b = &w->bk[st->b2];
+  uint32_t mm = cdn_bucket_match(b, st->tag);
+  if (mm) {
+    st->ref = b->val[__builtin_ctz(mm)];
+    __builtin_prefetch(&w->rec[st->ref >> 1]);
+    if (!st->fast && w->views[i].af == 6)
+      __builtin_prefetch(&w->ext6[st->ref >> 1]);
+  } else if (st->kind == K_NORMAL) {
+    peek_new_flow(ctx, w, snap, &w->views[i], meta ? &meta[i] : &default_meta, st);
+  }
 }
 
 /* Stage 1 for one packet: parse, key, hash; prefetch the first bucket. */
@@ -538,7 +562,7 @@ static inline __attribute__((always_inline)) void stage1(cdn_worker_t *w, uint8_
   r->verdict = CP_VERDICT_NONE;
   st->ref = CDN_INVALID_ID;
   st->deferred = st->classify = 0;
-  st->hint = 0;
+  st->hint = st->miss1 = 0;
   cdn_hpos_t hp;
   if (CDN_LIKELY(cp_pkt_parse_ip4_l4(data[i], len[i], p))) {
     /* the common case (IPv4 TCP/UDP, no options, not a fragment): the parser's shortcut
@@ -600,12 +624,16 @@ static uint32_t burst(cdn_ctx_t *ctx, cdn_worker_t *w, const cdn_snap_t *snap,
    * (all of a vector's bucket prefetches at once would queue behind each other first). A
    * candidate found after earlier packets of the burst changed the table is still only a
    * candidate: stage 3 verifies it, as it must anyway. */
+  _Static_assert(CDN_STAGE2B_AHEAD <= CDN_STAGE2_AHEAD, "stage 2b follows stage 2");
+  uint32_t a3 = n < CDN_STAGE2B_AHEAD ? n : CDN_STAGE2B_AHEAD;
   uint32_t a2 = n < CDN_STAGE2_AHEAD ? n : CDN_STAGE2_AHEAD;
   uint32_t a1 = n < CDN_STAGE1_AHEAD + a2 ? n : CDN_STAGE1_AHEAD + a2;
   for (uint32_t i = 0; i < a1; i++)
     stage1(w, data, len, n, res, i);
   for (uint32_t i = 0; i < a2; i++)
-    stage2(ctx, w, snap, meta, i);
+    stage2(w, i);
+  for (uint32_t i = 0; i < a3; i++)
+    stage2b(ctx, w, snap, meta, i);
 
   /* 3: verify, validate, create, rewrite (verdict-pending packets are deferred) */
   uint32_t n_def = 0, n_cls = 0, rewritten = 0;
@@ -613,7 +641,9 @@ static uint32_t burst(cdn_ctx_t *ctx, cdn_worker_t *w, const cdn_snap_t *snap,
     if (i + a1 < n)
       stage1(w, data, len, n, res, i + a1);
     if (i + a2 < n)
-      stage2(ctx, w, snap, meta, i + a2);
+      stage2(w, i + a2);
+    if (i + a3 < n)
+      stage2b(ctx, w, snap, meta, i + a3);
     cdn_pstate_t *st = &w->ps[i];
     cp_pkt_t *p = &w->views[i];
     cdn_result_t *r = &res[i];

@@ -40,7 +40,7 @@ extern "C" {
 #define CDN_MAX_BACKENDS_PER_XLAT 4096 /* keeps Maglev M / N >= 16 at M = 65537 */
 #define CDN_MAGLEV_M_MIN 409           /* smallest table (prime): 1 to 4 backends */
 #define CDN_MAGLEV_M_MAX 65537         /* largest table (prime; 16-bit entries) */
-#define CDN_MAGLEV_SLACK_PERMILLE 45   /* a backend's entries <= its fair share + 4.5 % */
+#define CDN_MAGLEV_SLACK_PERMILLE 50   /* a backend's entries <= its fair share + 5 % */
 #define CDN_MAX_PREFIXES 64            /* natOutgoing pools + exclusions, per kind */
 #define CDN_MAX_NODE_ADDRS 32
 #define CDN_INVALID_ID 0xffffffffu

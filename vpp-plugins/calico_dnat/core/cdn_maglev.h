@@ -1,15 +1,17 @@
 /*
- * Weighted Maglev with bounded loads. The permutations are Maglev's (Eisenbud et al., NSDI
- * 2016, section 3.4): each backend walks its own permutation of the table (offset and skip
- * from a hash of its address and port only, so a backend's preferences do not depend on
- * the other backends). The fill differs: the paper lets backends take turns claiming their
+ * Weighted Maglev with bounded loads. As in Maglev (Eisenbud et al., NSDI 2016, section
+ * 3.4) each backend walks its own permutation of the table (offset, skip and here a
+ * generator from a hash of its address and port only, so a backend's preferences do not
+ * depend on the other backends; the walk is offset + skip * g^k, not offset + k * skip:
+ * cdn_maglev.c). The fill differs: the paper lets backends take turns claiming their
  * next *free* entry, so a removed backend's entries shift every later claim (a cascade:
  * 2.4x the ideal disruption at N = 100, M/N = 129). Here every walk advances at a rate
  * proportional to its weight and an entry goes to the first walk that reaches it, each
  * backend stopping at a quota of its fair share + CDN_MAGLEV_SLACK_PERMILLE (consistent
  * hashing with bounded loads, Mirrokni et al. 2018): removing a backend moves its entries
- * and only the few the changed quotas shift (1.17x the ideal at N = 100), and no backend
- * gets more than 1.045x its share (a lightly loaded one may get less: docs/dnat.md).
+ * and only the few the changed quotas shift (1.19x the ideal, mean over N = 20..195), and
+ * no backend gets more than 1.05x its share (a lightly loaded one may get less:
+ * docs/dnat.md).
  */
 #ifndef CDN_MAGLEV_H
 #define CDN_MAGLEV_H

@@ -5,7 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#if defined(__SSE2__)
+#if defined(__AVX2__)
+#include <immintrin.h>
+#elif defined(__SSE2__)
 #include <emmintrin.h>
 #endif
 
@@ -799,9 +801,17 @@ static inline size_t walk_step(const char *nb, size_t off, const v4i *key)
 {
   const cp_mfc_node_t *nd = (const cp_mfc_node_t *)(const void *)(nb + off * 8);
   uint32_t w = nd->thr[CP_MFC_WAYS - 1];
-  v4i k = *(const v4i *)(const void *)((const char *)key + (size_t)(w >> 27) * 8);
-#if defined(__SSE2__)
-  __m128i kk = (__m128i)k;
+  const v4i *kp = (const v4i *)(const void *)((const char *)key + (size_t)(w >> 27) * 8);
+#if defined(__AVX2__)
+  /* one 8-lane compare of the 32-byte node; the rank is the run of low set bits among
+   * the 7 threshold slots (thresholds ascend; a leaf's slots past the first are not
+   * thresholds, but its slot 0 never compares true, so its rank is 0) */
+  __m256i kk = _mm256_broadcastsi128_si256(*(const __m128i *)(const void *)kp);
+  __m256i c = _mm256_cmpgt_epi32(kk, _mm256_load_si256((const __m256i *)(const void *)nd));
+  uint32_t m = (uint32_t)_mm256_movemask_ps(_mm256_castsi256_ps(c)) & 0x7fu;
+  return (size_t)(w & 0x07ffffffu) + (size_t)__builtin_ctz(m + 1) * 4;
+#elif defined(__SSE2__)
+  __m128i kk = (__m128i)*kp;
   const __m128i *th = (const __m128i *)nd->thr;
   __m128i c0 = _mm_cmpgt_epi32(kk, _mm_load_si128(th));
   __m128i c1 = _mm_cmpgt_epi32(kk, _mm_load_si128(th + 1));
@@ -810,7 +820,7 @@ static inline size_t walk_step(const char *nb, size_t off, const v4i *key)
   uint32_t m = (uint32_t)_mm_movemask_epi8(_mm_packs_epi32(c0, c1)) & 0x3fffu;
   return (size_t)(w & 0x07ffffffu) + (size_t)__builtin_ctz(m + 1) * 2;
 #else
-  return (size_t)(w & 0x07ffffffu) + (size_t)node_rank(nd, k) * 4;
+  return (size_t)(w & 0x07ffffffu) + (size_t)node_rank(nd, *kp) * 4;
 #endif
 }
 

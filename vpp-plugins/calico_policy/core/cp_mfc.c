@@ -807,8 +807,13 @@ static inline size_t walk_step(const char *nb, size_t off, const v4i *key)
    * the 7 threshold slots (thresholds ascend; a leaf's slots past the first are not
    * thresholds, but its slot 0 never compares true, so its rank is 0) */
   __m256i kk = _mm256_broadcastsi128_si256(*(const __m128i *)(const void *)kp);
-  __m256i c = _mm256_cmpgt_epi32(kk, _mm256_load_si256((const __m256i *)(const void *)nd));
-  uint32_t m = (uint32_t)_mm256_movemask_ps(_mm256_castsi256_ps(c)) & 0x7fu;
+  __m256i th = _mm256_load_si256((const __m256i *)(const void *)nd);
+#if defined(__AVX512VL__)
+  /* AVX-512VL: the compare writes a mask register, the 8th slot masked off in it */
+  uint32_t m = (uint32_t)_mm256_mask_cmpgt_epi32_mask(0x7f, kk, th);
+#else
+  uint32_t m = (uint32_t)_mm256_movemask_ps(_mm256_castsi256_ps(_mm256_cmpgt_epi32(kk, th))) & 0x7fu;
+#endif
   return (size_t)(w & 0x07ffffffu) + (size_t)__builtin_ctz(m + 1) * 4;
 #elif defined(__SSE2__)
   __m128i kk = (__m128i)*kp;

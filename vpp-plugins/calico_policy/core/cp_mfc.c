@@ -22,6 +22,7 @@
 #define HEAD_MIN 16     /* ... of at least 16 rules */
 #define HEAD_MAX 1024   /* ... and at most 1024 (halved until within budget) */
 #define GROUP 16       /* packets walked through the tree in lockstep */
+#define CHUNK 64       /* keys prepared together; each tree walks its survivors among them */
 
 struct cp_mfc_builder {
   uint32_t n_dims;
@@ -884,42 +885,51 @@ static inline uint32_t leaf_first_prio(const uint32_t *leaf, const v4i *key, con
 /* Trees ascend by min_prio: a key whose best match so far is at or before a tree's
  * min_prio cannot improve there, so it does not walk that tree (nor any later one).
  * Keys are first sign-flipped and broadcast, once per dimension, for the node and leaf
- * compares of every tree. */
-static inline void classify_group(const cp_mfc_t *t, const uint32_t *k0, uint32_t g,
+ * compares of every tree. A chunk holds up to CHUNK keys: each tree walks the chunk's
+ * surviving keys GROUP at a time, so the few keys left after the head tree (often 1-3 of
+ * 16) are walked together with those of the chunk's other groups, not a few per walk. */
+static inline void classify_chunk(const cp_mfc_t *t, const uint32_t *k0, uint32_t g,
                                   const uint32_t D, int32_t *results)
 {
-  uint32_t best[GROUP];
-  v4i kb[GROUP * CP_MFC_MAX_DIMS];
-  const v4i *key[GROUP];
-  uint32_t who[GROUP];
-  for (uint32_t j = 0; j < g; j++) {
-    const uint32_t *kj = k0 + (size_t)j * D;
-    v4i *bj = kb + j * D;
-    best[j] = UINT32_MAX;
-    key[j] = bj;
-    who[j] = j;
-    uint32_t d = 0;
+  uint32_t best[CHUNK];
+  v4i kb[CHUNK * CP_MFC_MAX_DIMS];
+  const v4i *key[CHUNK];
+  uint32_t who[CHUNK];
+  /* the first tree (every key walks it), one group of GROUP keys at a time */
+  for (uint32_t b0 = 0; b0 < g; b0 += GROUP) {
+    uint32_t n = g - b0 < GROUP ? g - b0 : GROUP;
+    for (uint32_t j = b0; j < b0 + n; j++) {
+      const uint32_t *kj = k0 + (size_t)j * D;
+      v4i *bj = kb + j * D;
+      key[j] = bj;
+      who[j] = j;
+      uint32_t d = 0;
 #if defined(__SSE2__)
-    /* four dimensions per vector: one load and flip, then a shuffle per broadcast */
-    for (; d + 4 <= D; d += 4) {
-      __m128i v = _mm_xor_si128(_mm_loadu_si128((const __m128i *)(kj + d)),
-                                _mm_set1_epi32((int32_t)CP_MFC_SIGN));
-      bj[d] = (v4i)_mm_shuffle_epi32(v, 0x00);
-      bj[d + 1] = (v4i)_mm_shuffle_epi32(v, 0x55);
-      bj[d + 2] = (v4i)_mm_shuffle_epi32(v, 0xaa);
-      bj[d + 3] = (v4i)_mm_shuffle_epi32(v, 0xff);
-    }
+      /* four dimensions per vector: one load and flip, then a shuffle per broadcast */
+      for (; d + 4 <= D; d += 4) {
+        __m128i v = _mm_xor_si128(_mm_loadu_si128((const __m128i *)(kj + d)),
+                                  _mm_set1_epi32((int32_t)CP_MFC_SIGN));
+        bj[d] = (v4i)_mm_shuffle_epi32(v, 0x00);
+        bj[d + 1] = (v4i)_mm_shuffle_epi32(v, 0x55);
+        bj[d + 2] = (v4i)_mm_shuffle_epi32(v, 0xaa);
+        bj[d + 3] = (v4i)_mm_shuffle_epi32(v, 0xff);
+      }
 #endif
-    for (; d < D; d++) {
-      int32_t v = (int32_t)(kj[d] ^ CP_MFC_SIGN);
-      bj[d] = (v4i){v, v, v, v};
+      for (; d < D; d++) {
+        int32_t v = (int32_t)(kj[d] ^ CP_MFC_SIGN);
+        bj[d] = (v4i){v, v, v, v};
+      }
     }
+    const uint32_t *leaf[GROUP];
+    walk_group(&t->tree[0], key + b0, n, leaf);
+    for (uint32_t i = 0; i < n; i++)
+      best[b0 + i] = leaf_first_prio(leaf[i], key[b0 + i], D);
   }
-  /* key[0..m) / who[0..m): the keys still walking, in burst order; a key dropped for one
+  /* key[0..m) / who[0..m): the keys still walking, in chunk order; a key dropped for one
    * tree is dropped for every later one (min_prio ascends), so each pass filters the
-   * previous pass's survivors only */
+   * previous pass's survivors only, across the whole chunk */
   uint32_t m = g;
-  for (uint32_t tr = 0; tr < t->n_trees; tr++) {
+  for (uint32_t tr = 1; tr < t->n_trees; tr++) {
     const cp_mfc_tree_t *tree = &t->tree[tr];
     uint32_t k = 0;
     for (uint32_t i = 0; i < m; i++) {
@@ -931,12 +941,15 @@ static inline void classify_group(const cp_mfc_t *t, const uint32_t *k0, uint32_
     m = k;
     if (m == 0)
       break;
-    const uint32_t *leaf[GROUP];
-    walk_group(tree, key, m, leaf);
-    for (uint32_t i = 0; i < m; i++) {
-      uint32_t p = leaf_first_prio(leaf[i], key[i], D);
-      uint32_t j = who[i];
-      best[j] = p < best[j] ? p : best[j];
+    for (uint32_t s = 0; s < m; s += GROUP) {
+      uint32_t n = m - s < GROUP ? m - s : GROUP;
+      const uint32_t *leaf[GROUP];
+      walk_group(tree, key + s, n, leaf);
+      for (uint32_t i = 0; i < n; i++) {
+        uint32_t p = leaf_first_prio(leaf[i], key[s + i], D);
+        uint32_t j = who[s + i];
+        best[j] = p < best[j] ? p : best[j];
+      }
     }
   }
   for (uint32_t j = 0; j < g; j++)
@@ -947,15 +960,15 @@ void cp_mfc_classify_burst(const cp_mfc_t *t, const uint32_t *keys, uint32_t n,
                            int32_t *results)
 {
   const uint32_t D = t->n_dims;
-  for (uint32_t base = 0; base < n; base += GROUP) {
-    uint32_t g = n - base < GROUP ? n - base : GROUP;
+  for (uint32_t base = 0; base < n; base += CHUNK) {
+    uint32_t g = n - base < CHUNK ? n - base : CHUNK;
     const uint32_t *k0 = keys + (size_t)base * D;
     /* constant dimension counts let the compiler unroll the leaf tests */
     if (D == 5)
-      classify_group(t, k0, g, 5, results + base);
+      classify_chunk(t, k0, g, 5, results + base);
     else if (D == 11)
-      classify_group(t, k0, g, 11, results + base);
+      classify_chunk(t, k0, g, 11, results + base);
     else
-      classify_group(t, k0, g, D, results + base);
+      classify_chunk(t, k0, g, D, results + base);
   }
 }

@@ -860,6 +860,37 @@ static inline void walk_group(const cp_mfc_tree_t *tr, const v4i *const *key, ui
     leaf[j] = tr->leaves + ((const cp_mfc_node_t *)(const void *)(nb + idx[j] * 8))->thr[1];
 }
 
+/* Walk g (key, tree) pairs in lockstep, each through its own tree (trees past the first:
+ * a key undecided after the first tree walks them all, and their walks overlap): at
+ * least `lo` rounds, then until every pair is at its leaf or `hi` rounds. */
+static inline void walk_pairs(const cp_mfc_t *t, const v4i *const *key, const uint8_t *tr,
+                              uint32_t g, uint32_t lo, uint32_t hi, const uint32_t **leaf)
+{
+  const char *nb[GROUP];
+  size_t idx[GROUP];
+  for (uint32_t j = 0; j < g; j++) {
+    nb[j] = (const char *)t->tree[tr[j]].nodes;
+    idx[j] = 0;
+  }
+  uint32_t s = 0;
+  for (; s < lo; s++)
+    for (uint32_t j = 0; j < g; j++)
+      idx[j] = walk_step(nb[j], idx[j], key[j]);
+  for (; s < hi; s++) {
+    size_t live = 0;
+    for (uint32_t j = 0; j < g; j++)
+      live |= ((const cp_mfc_node_t *)(const void *)(nb[j] + idx[j] * 8))->thr[CP_MFC_WAYS - 1] ^
+              idx[j];
+    if (!live)
+      break;
+    for (uint32_t j = 0; j < g; j++)
+      idx[j] = walk_step(nb[j], idx[j], key[j]);
+  }
+  for (uint32_t j = 0; j < g; j++)
+    leaf[j] = t->tree[tr[j]].leaves +
+              ((const cp_mfc_node_t *)(const void *)(nb[j] + idx[j] * 8))->thr[1];
+}
+
 static inline uint32_t leaf_first_prio(const uint32_t *leaf, const v4i *key, const uint32_t D)
 {
   uint32_t cnt = leaf[0], P = CP_MFC_PAD4(cnt);
@@ -894,7 +925,6 @@ static inline void classify_chunk(const cp_mfc_t *t, const uint32_t *k0, uint32_
   uint32_t best[CHUNK];
   v4i kb[CHUNK * CP_MFC_MAX_DIMS];
   const v4i *key[CHUNK];
-  uint32_t who[CHUNK];
   /* the first tree (every key walks it), one group of GROUP keys at a time */
   for (uint32_t b0 = 0; b0 < g; b0 += GROUP) {
     uint32_t n = g - b0 < GROUP ? g - b0 : GROUP;
@@ -902,7 +932,6 @@ static inline void classify_chunk(const cp_mfc_t *t, const uint32_t *k0, uint32_
       const uint32_t *kj = k0 + (size_t)j * D;
       v4i *bj = kb + j * D;
       key[j] = bj;
-      who[j] = j;
       uint32_t d = 0;
 #if defined(__SSE2__)
       /* four dimensions per vector: one load and flip, then a shuffle per broadcast */
@@ -925,29 +954,43 @@ static inline void classify_chunk(const cp_mfc_t *t, const uint32_t *k0, uint32_
     for (uint32_t i = 0; i < n; i++)
       best[b0 + i] = leaf_first_prio(leaf[i], key[b0 + i], D);
   }
-  /* key[0..m) / who[0..m): the keys still walking, in chunk order; a key dropped for one
-   * tree is dropped for every later one (min_prio ascends), so each pass filters the
-   * previous pass's survivors only, across the whole chunk */
-  uint32_t m = g;
-  for (uint32_t tr = 1; tr < t->n_trees; tr++) {
-    const cp_mfc_tree_t *tree = &t->tree[tr];
-    uint32_t k = 0;
-    for (uint32_t i = 0; i < m; i++) {
-      uint32_t j = who[i];
-      key[k] = key[i];
-      who[k] = j;
-      k += best[j] > tree->min_prio;
+  /* the later trees: every (undecided key, tree whose min_prio is past the key's best so
+   * far) pair, walked together 16 at a time whatever their trees (the later trees' min_prio
+   * lie close together, right after the first tree's rules, so a key undecided by the
+   * first tree usually walks all of them: their walks overlap instead of following one
+   * another) */
+  if (t->n_trees > 1) {
+    const v4i *pk[CHUNK * (CP_MFC_MAX_TREES - 1)];
+    uint32_t pw[CHUNK * (CP_MFC_MAX_TREES - 1)];
+    uint8_t pt[CHUNK * (CP_MFC_MAX_TREES - 1)];
+    uint32_t np = 0, lo = UINT32_MAX, hi = 0, m = 0;
+    uint32_t left[CHUNK]; /* the keys a later tree can improve (tree 1 has the least min_prio) */
+    for (uint32_t j = 0; j < g; j++) {
+      left[m] = j;
+      m += best[j] > t->tree[1].min_prio;
     }
-    m = k;
-    if (m == 0)
-      break;
-    for (uint32_t s = 0; s < m; s += GROUP) {
-      uint32_t n = m - s < GROUP ? m - s : GROUP;
+    for (uint32_t tr = 1; tr < t->n_trees && m; tr++) {
+      const cp_mfc_tree_t *tree = &t->tree[tr];
+      uint32_t before = np;
+      for (uint32_t i = 0; i < m; i++) {
+        uint32_t j = left[i];
+        pk[np] = key[j];
+        pw[np] = j;
+        pt[np] = (uint8_t)tr;
+        np += best[j] > tree->min_prio;
+      }
+      if (np != before) {
+        lo = tree->lock_depth < lo ? tree->lock_depth : lo;
+        hi = tree->depth > hi ? tree->depth : hi;
+      }
+    }
+    for (uint32_t s = 0; s < np; s += GROUP) {
+      uint32_t n = np - s < GROUP ? np - s : GROUP;
       const uint32_t *leaf[GROUP];
-      walk_group(tree, key + s, n, leaf);
+      walk_pairs(t, pk + s, pt + s, n, lo, hi, leaf);
       for (uint32_t i = 0; i < n; i++) {
-        uint32_t p = leaf_first_prio(leaf[i], key[s + i], D);
-        uint32_t j = who[s + i];
+        uint32_t p = leaf_first_prio(leaf[i], pk[s + i], D);
+        uint32_t j = pw[s + i];
         best[j] = p < best[j] ? p : best[j];
       }
     }

@@ -21,7 +21,8 @@
 #define HEAD_DIV 16     /* the first n / 16 rules form a head tree */
 #define HEAD_MIN 16     /* ... of at least 16 rules */
 #define HEAD_MAX 1024   /* ... and at most 1024 (halved until within budget) */
-#define GROUP 16       /* packets walked through the tree in lockstep */
+#define GROUP 32       /* keys walked through the first tree in lockstep */
+#define PGROUP 16      /* (key, tree) pairs walked through the later trees in lockstep */
 #define CHUNK 64       /* keys prepared together; each tree walks its survivors among them */
 
 struct cp_mfc_builder {
@@ -916,9 +917,10 @@ static inline uint32_t leaf_first_prio(const uint32_t *leaf, const v4i *key, con
 /* Trees ascend by min_prio: a key whose best match so far is at or before a tree's
  * min_prio cannot improve there, so it does not walk that tree (nor any later one).
  * Keys are first sign-flipped and broadcast, once per dimension, for the node and leaf
- * compares of every tree. A chunk holds up to CHUNK keys: each tree walks the chunk's
- * surviving keys GROUP at a time, so the few keys left after the head tree (often 1-3 of
- * 16) are walked together with those of the chunk's other groups, not a few per walk. */
+ * compares of every tree. A chunk holds up to CHUNK keys: the first tree walks them
+ * GROUP at a time; the later trees walk (key, tree) pairs of the whole chunk PGROUP at
+ * a time, so the few keys left after a head tree (often 1-3 of 16) are walked together
+ * with those of the chunk's other keys, through all their trees at once. */
 static inline void classify_chunk(const cp_mfc_t *t, const uint32_t *k0, uint32_t g,
                                   const uint32_t D, int32_t *results)
 {
@@ -955,7 +957,7 @@ static inline void classify_chunk(const cp_mfc_t *t, const uint32_t *k0, uint32_
       best[b0 + i] = leaf_first_prio(leaf[i], key[b0 + i], D);
   }
   /* the later trees: every (undecided key, tree whose min_prio is past the key's best so
-   * far) pair, walked together 16 at a time whatever their trees (the later trees' min_prio
+   * far) pair, walked together PGROUP at a time whatever their trees (the later trees' min_prio
    * lie close together, right after the first tree's rules, so a key undecided by the
    * first tree usually walks all of them: their walks overlap instead of following one
    * another) */
@@ -984,8 +986,8 @@ static inline void classify_chunk(const cp_mfc_t *t, const uint32_t *k0, uint32_
         hi = tree->depth > hi ? tree->depth : hi;
       }
     }
-    for (uint32_t s = 0; s < np; s += GROUP) {
-      uint32_t n = np - s < GROUP ? np - s : GROUP;
+    for (uint32_t s = 0; s < np; s += PGROUP) {
+      uint32_t n = np - s < PGROUP ? np - s : PGROUP;
       const uint32_t *leaf[GROUP];
       walk_pairs(t, pk + s, pt + s, n, lo, hi, leaf);
       for (uint32_t i = 0; i < n; i++) {

@@ -857,8 +857,11 @@ static inline void walk_group(const cp_mfc_tree_t *tr, const v4i *const *key, ui
     for (uint32_t j = 0; j < g; j++)
       idx[j] = walk_step(nb, idx[j], key[j]);
   }
-  for (uint32_t j = 0; j < g; j++)
+  for (uint32_t j = 0; j < g; j++) {
     leaf[j] = tr->leaves + ((const cp_mfc_node_t *)(const void *)(nb + idx[j] * 8))->thr[1];
+    __builtin_prefetch(leaf[j]);
+    __builtin_prefetch(leaf[j] + 16);
+  }
 }
 
 /* Walk g (key, tree) pairs in lockstep, each through its own tree (trees past the first:
@@ -887,9 +890,12 @@ static inline void walk_pairs(const cp_mfc_t *t, const v4i *const *key, const ui
     for (uint32_t j = 0; j < g; j++)
       idx[j] = walk_step(nb[j], idx[j], key[j]);
   }
-  for (uint32_t j = 0; j < g; j++)
+  for (uint32_t j = 0; j < g; j++) {
     leaf[j] = t->tree[tr[j]].leaves +
               ((const cp_mfc_node_t *)(const void *)(nb[j] + idx[j] * 8))->thr[1];
+    __builtin_prefetch(leaf[j]);
+    __builtin_prefetch(leaf[j] + 16);
+  }
 }
 
 static inline uint32_t leaf_first_prio(const uint32_t *leaf, const v4i *key, const uint32_t D)

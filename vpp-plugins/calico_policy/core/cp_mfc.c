@@ -5,7 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#if defined(__SSE2__)
+#if defined(__AVX2__)
+#include <immintrin.h>
+#elif defined(__SSE2__)
 #include <emmintrin.h>
 #endif
 
@@ -19,7 +21,9 @@
 #define HEAD_DIV 16     /* the first n / 16 rules form a head tree */
 #define HEAD_MIN 16     /* ... of at least 16 rules */
 #define HEAD_MAX 1024   /* ... and at most 1024 (halved until within budget) */
-#define GROUP 16       /* packets walked through the tree in lockstep */
+#define GROUP 32       /* keys walked through the first tree in lockstep */
+#define PGROUP 16      /* (key, tree) pairs walked through the later trees in lockstep */
+#define CHUNK 64       /* keys prepared together; each tree walks its survivors among them */
 
 struct cp_mfc_builder {
   uint32_t n_dims;
@@ -799,9 +803,22 @@ static inline size_t walk_step(const char *nb, size_t off, const v4i *key)
 {
   const cp_mfc_node_t *nd = (const cp_mfc_node_t *)(const void *)(nb + off * 8);
   uint32_t w = nd->thr[CP_MFC_WAYS - 1];
-  v4i k = *(const v4i *)(const void *)((const char *)key + (size_t)(w >> 27) * 8);
-#if defined(__SSE2__)
-  __m128i kk = (__m128i)k;
+  const v4i *kp = (const v4i *)(const void *)((const char *)key + (size_t)(w >> 27) * 8);
+#if defined(__AVX2__)
+  /* one 8-lane compare of the 32-byte node; the rank is the run of low set bits among
+   * the 7 threshold slots (thresholds ascend; a leaf's slots past the first are not
+   * thresholds, but its slot 0 never compares true, so its rank is 0) */
+  __m256i kk = _mm256_broadcastsi128_si256(*(const __m128i *)(const void *)kp);
+  __m256i th = _mm256_load_si256((const __m256i *)(const void *)nd);
+#if defined(__AVX512VL__)
+  /* AVX-512VL: the compare writes a mask register, the 8th slot masked off in it */
+  uint32_t m = (uint32_t)_mm256_mask_cmpgt_epi32_mask(0x7f, kk, th);
+#else
+  uint32_t m = (uint32_t)_mm256_movemask_ps(_mm256_castsi256_ps(_mm256_cmpgt_epi32(kk, th))) & 0x7fu;
+#endif
+  return (size_t)(w & 0x07ffffffu) + (size_t)__builtin_ctz(m + 1) * 4;
+#elif defined(__SSE2__)
+  __m128i kk = (__m128i)*kp;
   const __m128i *th = (const __m128i *)nd->thr;
   __m128i c0 = _mm_cmpgt_epi32(kk, _mm_load_si128(th));
   __m128i c1 = _mm_cmpgt_epi32(kk, _mm_load_si128(th + 1));
@@ -810,7 +827,7 @@ static inline size_t walk_step(const char *nb, size_t off, const v4i *key)
   uint32_t m = (uint32_t)_mm_movemask_epi8(_mm_packs_epi32(c0, c1)) & 0x3fffu;
   return (size_t)(w & 0x07ffffffu) + (size_t)__builtin_ctz(m + 1) * 2;
 #else
-  return (size_t)(w & 0x07ffffffu) + (size_t)node_rank(nd, k) * 4;
+  return (size_t)(w & 0x07ffffffu) + (size_t)node_rank(nd, *kp) * 4;
 #endif
 }
 
@@ -840,8 +857,45 @@ static inline void walk_group(const cp_mfc_tree_t *tr, const v4i *const *key, ui
     for (uint32_t j = 0; j < g; j++)
       idx[j] = walk_step(nb, idx[j], key[j]);
   }
-  for (uint32_t j = 0; j < g; j++)
+  for (uint32_t j = 0; j < g; j++) {
     leaf[j] = tr->leaves + ((const cp_mfc_node_t *)(const void *)(nb + idx[j] * 8))->thr[1];
+    __builtin_prefetch(leaf[j]);
+    __builtin_prefetch(leaf[j] + 16);
+  }
+}
+
+/* Walk g (key, tree) pairs in lockstep, each through its own tree (trees past the first:
+ * a key undecided after the first tree walks them all, and their walks overlap): at
+ * least `lo` rounds, then until every pair is at its leaf or `hi` rounds. */
+static inline void walk_pairs(const cp_mfc_t *t, const v4i *const *key, const uint8_t *tr,
+                              uint32_t g, uint32_t lo, uint32_t hi, const uint32_t **leaf)
+{
+  const char *nb[GROUP];
+  size_t idx[GROUP];
+  for (uint32_t j = 0; j < g; j++) {
+    nb[j] = (const char *)t->tree[tr[j]].nodes;
+    idx[j] = 0;
+  }
+  uint32_t s = 0;
+  for (; s < lo; s++)
+    for (uint32_t j = 0; j < g; j++)
+      idx[j] = walk_step(nb[j], idx[j], key[j]);
+  for (; s < hi; s++) {
+    size_t live = 0;
+    for (uint32_t j = 0; j < g; j++)
+      live |= ((const cp_mfc_node_t *)(const void *)(nb[j] + idx[j] * 8))->thr[CP_MFC_WAYS - 1] ^
+              idx[j];
+    if (!live)
+      break;
+    for (uint32_t j = 0; j < g; j++)
+      idx[j] = walk_step(nb[j], idx[j], key[j]);
+  }
+  for (uint32_t j = 0; j < g; j++) {
+    leaf[j] = t->tree[tr[j]].leaves +
+              ((const cp_mfc_node_t *)(const void *)(nb[j] + idx[j] * 8))->thr[1];
+    __builtin_prefetch(leaf[j]);
+    __builtin_prefetch(leaf[j] + 16);
+  }
 }
 
 static inline uint32_t leaf_first_prio(const uint32_t *leaf, const v4i *key, const uint32_t D)
@@ -869,59 +923,84 @@ static inline uint32_t leaf_first_prio(const uint32_t *leaf, const v4i *key, con
 /* Trees ascend by min_prio: a key whose best match so far is at or before a tree's
  * min_prio cannot improve there, so it does not walk that tree (nor any later one).
  * Keys are first sign-flipped and broadcast, once per dimension, for the node and leaf
- * compares of every tree. */
-static inline void classify_group(const cp_mfc_t *t, const uint32_t *k0, uint32_t g,
+ * compares of every tree. A chunk holds up to CHUNK keys: the first tree walks them
+ * GROUP at a time; the later trees walk (key, tree) pairs of the whole chunk PGROUP at
+ * a time, so the few keys left after a head tree (often 1-3 of 16) are walked together
+ * with those of the chunk's other keys, through all their trees at once. */
+static inline void classify_chunk(const cp_mfc_t *t, const uint32_t *k0, uint32_t g,
                                   const uint32_t D, int32_t *results)
 {
-  uint32_t best[GROUP];
-  v4i kb[GROUP * CP_MFC_MAX_DIMS];
-  const v4i *key[GROUP];
-  uint32_t who[GROUP];
-  for (uint32_t j = 0; j < g; j++) {
-    const uint32_t *kj = k0 + (size_t)j * D;
-    v4i *bj = kb + j * D;
-    best[j] = UINT32_MAX;
-    key[j] = bj;
-    who[j] = j;
-    uint32_t d = 0;
+  uint32_t best[CHUNK];
+  v4i kb[CHUNK * CP_MFC_MAX_DIMS];
+  const v4i *key[CHUNK];
+  /* the first tree (every key walks it), one group of GROUP keys at a time */
+  for (uint32_t b0 = 0; b0 < g; b0 += GROUP) {
+    uint32_t n = g - b0 < GROUP ? g - b0 : GROUP;
+    for (uint32_t j = b0; j < b0 + n; j++) {
+      const uint32_t *kj = k0 + (size_t)j * D;
+      v4i *bj = kb + j * D;
+      key[j] = bj;
+      uint32_t d = 0;
 #if defined(__SSE2__)
-    /* four dimensions per vector: one load and flip, then a shuffle per broadcast */
-    for (; d + 4 <= D; d += 4) {
-      __m128i v = _mm_xor_si128(_mm_loadu_si128((const __m128i *)(kj + d)),
-                                _mm_set1_epi32((int32_t)CP_MFC_SIGN));
-      bj[d] = (v4i)_mm_shuffle_epi32(v, 0x00);
-      bj[d + 1] = (v4i)_mm_shuffle_epi32(v, 0x55);
-      bj[d + 2] = (v4i)_mm_shuffle_epi32(v, 0xaa);
-      bj[d + 3] = (v4i)_mm_shuffle_epi32(v, 0xff);
-    }
+      /* four dimensions per vector: one load and flip, then a shuffle per broadcast */
+      for (; d + 4 <= D; d += 4) {
+        __m128i v = _mm_xor_si128(_mm_loadu_si128((const __m128i *)(kj + d)),
+                                  _mm_set1_epi32((int32_t)CP_MFC_SIGN));
+        bj[d] = (v4i)_mm_shuffle_epi32(v, 0x00);
+        bj[d + 1] = (v4i)_mm_shuffle_epi32(v, 0x55);
+        bj[d + 2] = (v4i)_mm_shuffle_epi32(v, 0xaa);
+        bj[d + 3] = (v4i)_mm_shuffle_epi32(v, 0xff);
+      }
 #endif
-    for (; d < D; d++) {
-      int32_t v = (int32_t)(kj[d] ^ CP_MFC_SIGN);
-      bj[d] = (v4i){v, v, v, v};
+      for (; d < D; d++) {
+        int32_t v = (int32_t)(kj[d] ^ CP_MFC_SIGN);
+        bj[d] = (v4i){v, v, v, v};
+      }
     }
-  }
-  /* key[0..m) / who[0..m): the keys still walking, in burst order; a key dropped for one
-   * tree is dropped for every later one (min_prio ascends), so each pass filters the
-   * previous pass's survivors only */
-  uint32_t m = g;
-  for (uint32_t tr = 0; tr < t->n_trees; tr++) {
-    const cp_mfc_tree_t *tree = &t->tree[tr];
-    uint32_t k = 0;
-    for (uint32_t i = 0; i < m; i++) {
-      uint32_t j = who[i];
-      key[k] = key[i];
-      who[k] = j;
-      k += best[j] > tree->min_prio;
-    }
-    m = k;
-    if (m == 0)
-      break;
     const uint32_t *leaf[GROUP];
-    walk_group(tree, key, m, leaf);
-    for (uint32_t i = 0; i < m; i++) {
-      uint32_t p = leaf_first_prio(leaf[i], key[i], D);
-      uint32_t j = who[i];
-      best[j] = p < best[j] ? p : best[j];
+    walk_group(&t->tree[0], key + b0, n, leaf);
+    for (uint32_t i = 0; i < n; i++)
+      best[b0 + i] = leaf_first_prio(leaf[i], key[b0 + i], D);
+  }
+  /* the later trees: every (undecided key, tree whose min_prio is past the key's best so
+   * far) pair, walked together PGROUP at a time whatever their trees (the later trees' min_prio
+   * lie close together, right after the first tree's rules, so a key undecided by the
+   * first tree usually walks all of them: their walks overlap instead of following one
+   * another) */
+  if (t->n_trees > 1) {
+    const v4i *pk[CHUNK * (CP_MFC_MAX_TREES - 1)];
+    uint32_t pw[CHUNK * (CP_MFC_MAX_TREES - 1)];
+    uint8_t pt[CHUNK * (CP_MFC_MAX_TREES - 1)];
+    uint32_t np = 0, lo = UINT32_MAX, hi = 0, m = 0;
+    uint32_t left[CHUNK]; /* the keys a later tree can improve (tree 1 has the least min_prio) */
+    for (uint32_t j = 0; j < g; j++) {
+      left[m] = j;
+      m += best[j] > t->tree[1].min_prio;
+    }
+    for (uint32_t tr = 1; tr < t->n_trees && m; tr++) {
+      const cp_mfc_tree_t *tree = &t->tree[tr];
+      uint32_t before = np;
+      for (uint32_t i = 0; i < m; i++) {
+        uint32_t j = left[i];
+        pk[np] = key[j];
+        pw[np] = j;
+        pt[np] = (uint8_t)tr;
+        np += best[j] > tree->min_prio;
+      }
+      if (np != before) {
+        lo = tree->lock_depth < lo ? tree->lock_depth : lo;
+        hi = tree->depth > hi ? tree->depth : hi;
+      }
+    }
+    for (uint32_t s = 0; s < np; s += PGROUP) {
+      uint32_t n = np - s < PGROUP ? np - s : PGROUP;
+      const uint32_t *leaf[GROUP];
+      walk_pairs(t, pk + s, pt + s, n, lo, hi, leaf);
+      for (uint32_t i = 0; i < n; i++) {
+        uint32_t p = leaf_first_prio(leaf[i], pk[s + i], D);
+        uint32_t j = pw[s + i];
+        best[j] = p < best[j] ? p : best[j];
+      }
     }
   }
   for (uint32_t j = 0; j < g; j++)
@@ -932,15 +1011,15 @@ void cp_mfc_classify_burst(const cp_mfc_t *t, const uint32_t *keys, uint32_t n,
                            int32_t *results)
 {
   const uint32_t D = t->n_dims;
-  for (uint32_t base = 0; base < n; base += GROUP) {
-    uint32_t g = n - base < GROUP ? n - base : GROUP;
+  for (uint32_t base = 0; base < n; base += CHUNK) {
+    uint32_t g = n - base < CHUNK ? n - base : CHUNK;
     const uint32_t *k0 = keys + (size_t)base * D;
     /* constant dimension counts let the compiler unroll the leaf tests */
     if (D == 5)
-      classify_group(t, k0, g, 5, results + base);
+      classify_chunk(t, k0, g, 5, results + base);
     else if (D == 11)
-      classify_group(t, k0, g, 11, results + base);
+      classify_chunk(t, k0, g, 11, results + base);
     else
-      classify_group(t, k0, g, D, results + base);
+      classify_chunk(t, k0, g, D, results + base);
   }
 }

@@ -8,7 +8,7 @@
  * built trees are immutable.
  *
  * Lookup cost is the trees' depth (a few levels for the usual rule sets) plus bounded
- * leaf scans, independent of the number of rules; bursts walk 16 packets through a tree
+ * leaf scans, independent of the number of rules; bursts walk 32 packets through a tree
  * in lockstep so the dependent loads of different packets overlap, and a packet matched
  * in an earlier tree skips the trees whose rules all come after its match.
  *

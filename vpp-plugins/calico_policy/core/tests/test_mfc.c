@@ -140,14 +140,22 @@ static void check_edges(uint32_t n, uint32_t flags, unsigned long long seed)
       keys[k * D + d] = v;
     }
   }
-  /* bursts of every length up to 64 */
+  if (n >= 2048)
+    CHECK(t->n_trees >= 2); /* a head tree and partitions: keys walk the later trees */
+  /* bursts of every length up to 64, then longer ones (several 64-key chunks, partial
+   * last chunks) up to 256 */
+  int32_t *res2 = calloc(NK, sizeof(int32_t));
   for (uint32_t k = 0, len = 1; k < NK; k += len, len = len % 64 + 1)
     cp_mfc_classify_burst(t, keys + (size_t)k * D, NK - k < len ? NK - k : len, res + k);
+  for (uint32_t k = 0, len = 65; k < NK; k += len, len = len + 37 > 256 ? len + 37 - 192 : len + 37)
+    cp_mfc_classify_burst(t, keys + (size_t)k * D, NK - k < len ? NK - k : len, res2 + k);
   for (uint32_t k = 0; k < NK; k++) {
     int32_t want = linear(boxes, n, D, keys + (size_t)k * D);
     CHECK_EQ(res[k], want);
+    CHECK_EQ(res2[k], want);
     CHECK_EQ(single_key(t, keys + (size_t)k * D), want);
   }
+  free(res2);
   free(res);
   free(keys);
   free(boxes);

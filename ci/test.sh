@@ -21,6 +21,11 @@ cmake -S . -B build/cmake-ci -G Ninja -DCP_WERROR=ON >/dev/null
 cmake --build build/cmake-ci
 ctest --test-dir build/cmake-ci --output-on-failure --no-tests=error
 
+stage "C: -march=native build (the AVX2 / AVX-512 paths the benchmarks use), C unit tests"
+cmake -S . -B build/cmake-native -G Ninja -DCP_WERROR=ON -DCP_NATIVE_ARCH=ON >/dev/null
+cmake --build build/cmake-native
+ctest --test-dir build/cmake-native --output-on-failure --no-tests=error
+
 stage "C: ASan + UBSan build, C unit tests"
 cmake -S . -B build/cmake-asan -G Ninja -DCP_WERROR=ON -DCP_SANITIZE=ON \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCP_PYTHON_EXT=ON \

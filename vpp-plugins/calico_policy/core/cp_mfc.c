@@ -774,26 +774,16 @@ static inline uint32_t hit_mask(v4u miss)
 #endif
 }
 
-
-/* Child rank of a key at a node: the number of thresholds <= key (they ascend, so the
- * compare mask is a run of low bits). */
+#if !defined(__SSE2__)
+/* Child rank of a key at a node without SIMD: the number of thresholds <= key. */
 static inline uint32_t node_rank(const cp_mfc_node_t *nd, v4i k)
 {
-#if defined(__SSE2__)
-  __m128i kk = (__m128i)k;
-  const __m128i *th = (const __m128i *)nd->thr;
-  __m128i c0 = _mm_cmpgt_epi32(kk, _mm_load_si128(th));
-  __m128i c1 = _mm_cmpgt_epi32(kk, _mm_load_si128(th + 1));
-  /* 2 mask bits per slot; the last slot is the next-node word, not a threshold */
-  uint32_t m = (uint32_t)_mm_movemask_epi8(_mm_packs_epi32(c0, c1)) & 0x3fffu;
-  return (uint32_t)__builtin_ctz(m + 1) >> 1;
-#else
   uint32_t c = 0;
   while (c < CP_MFC_WAYS - 1 && k[0] > (int32_t)nd->thr[c])
     c++;
   return c;
-#endif
 }
+#endif
 
 /* One walk step from the node at `off` (in 8-byte units: 4 per node): the offset of the
  * child the key goes to. The next-node word is the first child's offset with 2 * dim in

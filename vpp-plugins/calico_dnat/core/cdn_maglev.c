@@ -47,8 +47,7 @@ uint32_t cdn_maglev_size_for(uint32_t n_backends)
 }
 
 typedef struct {
-  uint32_t e;     /* the walk's state: its next entry is off + e mod m (e = skip * g^k) */
-  uint32_t skip;  /* 1..m-1: e at rank 1 */
+  uint32_t e;     /* the walk's state: its next entry is off + e mod m (skip * g^k) */
   uint32_t off;   /* entry at rank 0 */
   uint32_t key;   /* the leftover entries' tie-break hash key */
   uint32_t gen;   /* this walk's generator: a primitive root of m */
@@ -127,7 +126,9 @@ static uint32_t primitive_root(uint32_t m)
   return 1; /* unreachable for a prime */
 }
 
-/* splitmix64's finaliser: the leftover entries' per-(entry, backend) hash */
+/* splitmix64's finaliser: the leftover entries' per-(entry, backend) hash. Not
+ * cp_mix64 (a two-input multiply-fold): with it the rendezvous draws were visibly
+ * biased (weighted shares off by up to 3.4 % of M instead of 0.7 %). */
 static inline uint64_t mix64(uint64_t x)
 {
   x ^= x >> 30;
@@ -191,8 +192,7 @@ int cdn_maglev_build(const cp_addr_t *addr, const uint16_t *port, const uint16_t
     uint32_t h2 = cp_flow_hash_tuple(&addr[i], &zero, port[i], 0, 0,
                                      CP_FH_SRC_ADDR | CP_FH_SRC_PORT, seed ^ 0x6d61676c65763032ULL);
     w[i].off = h1 % m;
-    w[i].skip = h2 % (m - 1) + 1;
-    w[i].e = w[i].skip;
+    w[i].e = h2 % (m - 1) + 1; /* the skip: the walk's state at rank 1 */
     w[i].key = h1 ^ (h2 << 7 | h2 >> 25);
     /* a generator of its own, g^u with u prime to m - 1: two walks that share an offset
      * still do not visit the entries in shifted copies of one order */
@@ -261,15 +261,8 @@ int cdn_maglev_build(const cp_addr_t *addr, const uint16_t *port, const uint16_t
         uint32_t e4[4] = {t, mod_m((uint64_t)t * b->gen, m, rcp), mod_m((uint64_t)t * b->g2, m, rcp),
                           mod_m((uint64_t)t * b->g3, m, rcp)};
         t = mod_m((uint64_t)t * b->g4, m, rcp);
-        if (cnt + 4 <= quota) { /* the common case: no quota check between the four */
-          cnt += claim(used, table, off, e4[0], m, i);
-          cnt += claim(used, table, off, e4[1], m, i);
-          cnt += claim(used, table, off, e4[2], m, i);
-          cnt += claim(used, table, off, e4[3], m, i);
-        } else {
-          for (uint32_t j = 0; j < 4 && cnt < quota; j++)
-            cnt += claim(used, table, off, e4[j], m, i);
-        }
+        for (uint32_t j = 0; j < 4 && cnt < quota; j++)
+          cnt += claim(used, table, off, e4[j], m, i);
       }
       for (; k < steps && cnt < quota; k++) {
         cnt += claim(used, table, off, t, m, i);

@@ -500,6 +500,17 @@ static inline void pkt_key(const cdn_pstate_t *st, const cp_pkt_t *p, cdn_key_t 
   k->af = p->af;
 }
 
+/* The first fingerprint match `mm` in bucket `b` is packet i's candidate: prefetch its
+ * record (one cache line; an IPv6 record also its extension, a2 and a3). */
+static inline __attribute__((always_inline)) void
+take_candidate(cdn_worker_t *w, cdn_pstate_t *st, const cdn_bucket_t *b, uint32_t mm, uint32_t i)
+{
+  st->ref = b->val[__builtin_ctz(mm)];
+  __builtin_prefetch(&w->rec[st->ref >> 1]);
+  if (!st->fast && w->views[i].af == 6)
+    __builtin_prefetch(&w->ext6[st->ref >> 1]);
+}
+
 /* Stage 2 for one packet: match the 16-bit fingerprint in its first bucket (prefetched by
  * stage 1) and prefetch the candidate record; on no match (a new flow, or one of the ~5 %
  * of keys displaced to their second bucket) prefetch the second bucket for stage 2b. Only
@@ -516,11 +527,7 @@ static inline __attribute__((always_inline)) void stage2(cdn_worker_t *w, uint32
     st->miss1 = 1;
     return;
   }
-  /* the record is one cache line; an IPv6 record also has its extension (a2, a3) */
-  st->ref = b->val[__builtin_ctz(mm)];
-  __builtin_prefetch(&w->rec[st->ref >> 1]);
-  if (!st->fast && w->views[i].af == 6)
-    __builtin_prefetch(&w->ext6[st->ref >> 1]);
+  take_candidate(w, st, b, mm, i);
 }
 
 /* Stage 2b, for a packet whose key missed its first bucket: match the second bucket and
@@ -535,14 +542,10 @@ stage2b(const cdn_ctx_t *ctx, cdn_worker_t *w, const cdn_snap_t *snap, const cdn
     return;
   const cdn_bucket_t *b = &w->bk[st->b2];
   uint32_t mm = cdn_bucket_match(b, st->tag);
-  if (mm) {
-    st->ref = b->val[__builtin_ctz(mm)];
-    __builtin_prefetch(&w->rec[st->ref >> 1]);
-    if (!st->fast && w->views[i].af == 6)
-      __builtin_prefetch(&w->ext6[st->ref >> 1]);
-  } else if (st->kind == K_NORMAL) {
+  if (mm)
+    take_candidate(w, st, b, mm, i);
+  else if (st->kind == K_NORMAL)
     peek_new_flow(ctx, w, snap, &w->views[i], meta ? &meta[i] : &default_meta, st);
-  }
 }
 
 /* Stage 1 for one packet: parse, key, hash; prefetch the first bucket. */

@@ -135,3 +135,4 @@ class DnatConfig:
     udp_ms: int = 0
     icmp_ms: int = 0
     other_ms: int = 0
+    owner_first: int = 0  # flows are owned by workers owner_first.. (VPP: 1 with workers)

@@ -180,6 +180,7 @@ class DnatCore:
         c.udp_ms = cfg.udp_ms
         c.icmp_ms = cfg.icmp_ms
         c.other_ms = cfg.other_ms
+        c.owner_first = cfg.owner_first
         err = ffi.new("int *")
         ctx = lib.cdn_create(c, err)
         if ctx == ffi.NULL:
@@ -330,6 +331,20 @@ class DnatCore:
             out.extend(
                 self._burst(chunk, now_ms, worker, ms, meta if isinstance(meta, Meta) else None)
             )
+        return out
+
+    def owners(self, packets: Sequence[bytes], worker: int = 0) -> list[int]:
+        """The worker that owns each packet's flow (cdn_flow_owner_burst), asked from
+        `worker`'s thread: where a multi-threaded host hands the packet before process()."""
+        out: list[int] = []
+        for off in range(0, len(packets), MAX_BURST):
+            chunk = packets[off : off + MAX_BURST]
+            bufs = [ffi.new("uint8_t[]", p if p else b"\0") for p in chunk]
+            data = ffi.new("uint8_t *[]", bufs)
+            lens = ffi.new("uint32_t[]", [len(p) for p in chunk])
+            own = ffi.new("uint16_t[]", len(chunk))
+            lib.cdn_flow_owner_burst(self._ctx, worker, data, lens, len(chunk), own)
+            out.extend(int(own[i]) for i in range(len(chunk)))
         return out
 
     def _burst(

@@ -62,6 +62,11 @@ typedef struct {
   uint32_t udp_ms;                /* 300 s (RFC 4787: >= 2 min) */
   uint32_t icmp_ms;               /* 60 s */
   uint32_t other_ms;              /* SCTP: 300 s */
+  /* Flows are owned (cdn_flow_owner_burst) by workers owner_first .. n_workers - 1, and
+   * only those get slices of the SNAT ports; the ones below still read the configuration
+   * and hand packets on. 0: every worker. The VPP glue sets 1 when there are worker
+   * threads, so that the main thread owns no flow. */
+  uint32_t owner_first;
 } cdn_config_t;
 
 typedef struct cdn_ctx cdn_ctx_t;
@@ -232,6 +237,17 @@ typedef struct {
 uint32_t cdn_process_burst(cdn_ctx_t *ctx, uint32_t worker, uint8_t *const *data,
                            const uint32_t *len, const cdn_meta_t *meta, uint32_t n,
                            uint32_t now_ms, cdn_result_t *res);
+
+/*
+ * The worker whose session table holds (or will hold) each packet's flow, into owner[i]:
+ * both directions of every flow the core makes get the same worker, so a host with
+ * several threads hands each packet to owner[i] before cdn_process_burst (the VPP glue's
+ * handoff node; docs/dnat.md "Workers and handoff"). `worker` is the calling thread's
+ * worker slot (its epoch reader); packets no session concerns keep it. Reads only the
+ * packets and the published configuration; callable from any worker's thread.
+ */
+void cdn_flow_owner_burst(cdn_ctx_t *ctx, uint32_t worker, uint8_t *const *data,
+                          const uint32_t *len, uint32_t n, uint16_t *owner);
 
 /* ---- sessions ------------------------------------------------------------------------- */
 enum { CDN_TCP_SYN = 0, CDN_TCP_ESTABLISHED = 1, CDN_TCP_CLOSING = 2 };

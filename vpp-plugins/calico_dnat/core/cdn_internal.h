@@ -58,7 +58,9 @@ typedef struct cdn_xlat {
 
 /* ---- the published snapshot ------------------------------------------------------------ */
 /* Key table entry. A zero address with kind NodePort marks a NodePort key; an entry with
- * proto 0 / port 0 and xlat NULL marks "this address is a VIP". */
+ * proto 0 / port 0 and xlat NULL marks "this address is a VIP"; an entry whose af has
+ * CDN_VK_BACKEND set (xlat NULL) marks "this address:port/proto is a backend". */
+#define CDN_VK_BACKEND 0x80u
 typedef struct {
   cp_addr_t addr;
   uint16_t port;
@@ -284,7 +286,7 @@ void cdn_vk_free(cdn_ctx_t *ctx);
 int cdn_vk_lookup(const cdn_ctx_t *ctx, uint8_t af, const cp_addr_t *a, uint8_t proto,
                   uint16_t port, const cdn_xlat_t **xlat);
 int cdn_vk_add(cdn_ctx_t *ctx, const cdn_xlat_t *x);
-int cdn_vk_replace(cdn_ctx_t *ctx, const cdn_xlat_t *x);
+int cdn_vk_replace(cdn_ctx_t *ctx, const cdn_xlat_t *old, const cdn_xlat_t *x);
 int cdn_vk_del(cdn_ctx_t *ctx, const cdn_xlat_t *x);
 int cdn_vk_snapshot(const cdn_ctx_t *ctx, cdn_snap_t *s);
 void cdn_vk_commit(cdn_ctx_t *ctx);

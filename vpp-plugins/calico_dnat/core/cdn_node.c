@@ -10,6 +10,7 @@
 #include "cdn_affinity_inline.h"
 #include "cdn_rewrite_inline.h"
 #include "cdn_session_inline.h"
+#include "cdn_snap_inline.h"
 #include "cdn_snat_inline.h"
 #include "cp/flowhash.h"
 
@@ -43,19 +44,6 @@ static const cdn_meta_t default_meta = {0, 0, CP_DIR_INGRESS, 0};
 
 /* ---- shared-configuration lookups ---------------------------------------------------------- */
 
-static inline const cdn_vkey_t *vkey_find(const cdn_snap_t *s, uint8_t af, const cp_addr_t *a,
-                                          uint8_t proto, uint16_t port)
-{
-  uint32_t i = cdn_vkey_hash(af, a, proto, port) & s->mask;
-  for (;; i = (i + 1) & s->mask) {
-    const cdn_vkey_t *k = cdn_vkey_slot(s, i);
-    if (!k->used)
-      return NULL;
-    if (k->port == port && k->proto == proto && k->af == af && cdn_addr_eq(&k->addr, a))
-      return k;
-  }
-}
-
 static inline int pfx_match(const cdn_pfx_t *p, uint8_t af, const cp_addr_t *a)
 {
   if (p->af != af)
@@ -73,14 +61,6 @@ static inline int in_pfx_list(const cdn_snap_t *s, int kind, uint8_t af, const c
 {
   for (uint32_t i = 0; i < s->n_pfx[kind]; i++)
     if (pfx_match(&s->pfx[kind][i], af, a))
-      return 1;
-  return 0;
-}
-
-static inline int is_node_addr(const cdn_snap_t *s, uint8_t af, const cp_addr_t *a)
-{
-  for (uint32_t i = 0; i < s->n_node; i++)
-    if (s->node[i].af == af && cdn_addr_eq(&s->node[i].addr, a))
       return 1;
   return 0;
 }

@@ -62,12 +62,20 @@ int cdn_worker_init(cdn_ctx_t *ctx, uint32_t idx)
     w->rec[i].be_id = i + 1 < w->cap ? i + 1 : CDN_INVALID_ID;
   w->free_head = 0;
   w->rng = 0x9e3779b97f4a7c15ULL ^ idx;
-  /* SNAT port slice */
+  /* SNAT port slice: equal parts for the owner workers, the last one takes the remainder
+   * (cdn_owner.c maps a port back to its worker the same way); none below owner_first */
   uint32_t total = (uint32_t)c->snat_port_max - c->snat_port_min + 1;
-  uint32_t per = total / c->n_workers;
-  w->port_lo = (uint16_t)(c->snat_port_min + idx * per);
-  w->port_hi = (uint16_t)(idx + 1 == c->n_workers ? c->snat_port_max : w->port_lo + per - 1);
-  uint32_t words = ((uint32_t)w->port_hi - w->port_lo + 1 + 63) / 64;
+  uint32_t per = total / (c->n_workers - c->owner_first);
+  if (idx < c->owner_first) {
+    w->port_lo = 1;
+    w->port_hi = 0; /* an empty slice: cdn_snat_alloc finds nothing */
+  } else {
+    w->port_lo = (uint16_t)(c->snat_port_min + (idx - c->owner_first) * per);
+    w->port_hi =
+        (uint16_t)(idx + 1 == c->n_workers ? c->snat_port_max : w->port_lo + per - 1);
+  }
+  uint32_t size = (uint32_t)w->port_hi - w->port_lo + 1;
+  uint32_t words = size ? (size + 63) / 64 : 1;
   for (int a = 0; a < 2; a++)
     for (int k = 0; k < CDN_SNAT_CLASSES; k++)
       if (!(w->ports[a][k] = calloc(words, sizeof(uint64_t))))

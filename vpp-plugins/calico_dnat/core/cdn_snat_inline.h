@@ -34,6 +34,8 @@ static inline uint16_t cdn_snat_alloc(cdn_worker_t *w, uint8_t af, uint8_t proto
   int a = cdn_af_idx(af), c = cdn_snat_class(proto);
   uint64_t *bm = w->ports[a][c];
   uint32_t size = (uint32_t)w->port_hi - w->port_lo + 1;
+  if (!size)
+    return 0; /* a worker below owner_first owns no ports */
   if (want >= w->port_lo && want <= w->port_hi) {
     uint32_t i = want - w->port_lo;
     if (!(bm[i >> 6] & (1ULL << (i & 63)))) {

@@ -101,7 +101,8 @@ cdn_ctx_t *cdn_create(const cdn_config_t *cfg, int *err)
     goto fail;
   uint16_t lo = cfg->snat_port_min ? cfg->snat_port_min : 1024;
   uint16_t hi = cfg->snat_port_max ? cfg->snat_port_max : 65535;
-  if (lo > hi || (uint32_t)(hi - lo + 1) < cfg->n_workers)
+  if (cfg->owner_first >= cfg->n_workers ||
+      lo > hi || (uint32_t)(hi - lo + 1) < cfg->n_workers - cfg->owner_first)
     goto fail;
   e = -ENOMEM;
   ctx = calloc(1, sizeof(*ctx));
@@ -392,7 +393,7 @@ int cdn_translation_update(cdn_ctx_t *ctx, const cdn_translation_t *t, uint32_t 
     info->flags = e->flags;
     info->af = e->af;
   }
-  rv = old ? cdn_vk_replace(ctx, x) : cdn_vk_add(ctx, x);
+  rv = old ? cdn_vk_replace(ctx, old, x) : cdn_vk_add(ctx, x);
   ctx->xlat[id] = x;
   if (!old)
     ctx->n_xlat++;

@@ -145,11 +145,16 @@ int cdn_vk_lookup(const cdn_ctx_t *ctx, uint8_t af, const cp_addr_t *a, uint8_t 
   return found;
 }
 
-/* Double the table (all new pages are fresh; the old ones are retired at commit). Done
- * before any other write of the transaction. */
-static int grow(cdn_ctx_t *ctx)
+/* Make room for `need` keys at <= 50 % load: double the table as often as that takes
+ * (all new pages are fresh; the old ones are retired at commit). Done before any other
+ * write of the transaction. */
+static int reserve(cdn_ctx_t *ctx, uint64_t need)
 {
-  uint32_t old_n = n_pages(ctx->vk_mask), new_n = old_n * 2;
+  uint32_t old_n = n_pages(ctx->vk_mask), new_n = old_n;
+  while (need * 2 > (uint64_t)new_n * CDN_VKEY_PAGE && new_n <= (1u << 20))
+    new_n *= 2;
+  if (new_n == old_n)
+    return 0;
   vk_arrays_t a;
   if (ctx->vk_n_undo || ctx->vk_prev_pages)
     return -EINVAL; /* a grow opens its transaction */
@@ -238,32 +243,68 @@ static const cp_addr_t *key_addr(const cdn_xlat_t *x)
   return x->kind == CDN_VIP_NODE_PORT ? &zero : &x->vip;
 }
 
+/* The backend markers of x: one key per backend endpoint, (af | CDN_VK_BACKEND, address,
+ * protocol, port), counted by the translations that have it. The owner function asks
+ * them whether a packet comes from a backend (docs/dnat.md "Workers and handoff"). */
+static int backend_markers(cdn_ctx_t *ctx, const cdn_xlat_t *x, int add)
+{
+  for (uint32_t b = 0; b < x->n_be; b++) {
+    const cdn_be_t *e = &x->be[b];
+    uint8_t af = (uint8_t)(e->af | CDN_VK_BACKEND);
+    int found, rv;
+    uint32_t i = find_slot(ctx, af, &e->addr, x->proto, e->port, &found);
+    if (add && !found) {
+      if ((rv = insert(ctx, i, af, &e->addr, x->proto, e->port, NULL)) < 0)
+        return rv;
+      continue;
+    }
+    if (!found)
+      return -ENOENT; /* cannot happen: every backend of a translation has its marker */
+    uint32_t refs = refs_get(slot_r(ctx, i));
+    if (!add && refs <= 1) {
+      if ((rv = remove_at(ctx, i)) < 0)
+        return rv;
+      continue;
+    }
+    cdn_vkey_t *m = slot_w(ctx, i);
+    if (!m)
+      return -ENOMEM;
+    refs_set(m, add ? refs + 1 : refs - 1);
+  }
+  return 0;
+}
+
 int cdn_vk_add(cdn_ctx_t *ctx, const cdn_xlat_t *x)
 {
   int rv, found;
-  if ((ctx->vk_used + 2) * 2 > ctx->vk_mask + 1 && (rv = grow(ctx)) < 0)
+  if ((rv = reserve(ctx, (uint64_t)ctx->vk_used + 2 + x->n_be)) < 0)
     return rv;
   uint32_t i = find_slot(ctx, x->af, key_addr(x), x->proto, x->port, &found);
   if (found)
     return -EEXIST;
   if ((rv = insert(ctx, i, x->af, key_addr(x), x->proto, x->port, x)) < 0)
     return rv;
-  if (x->kind == CDN_VIP_NODE_PORT)
-    return 0;
-  /* the "this address is a VIP" marker, counted by the translations on the address */
-  i = find_slot(ctx, x->af, &x->vip, 0, 0, &found);
-  if (!found)
-    return insert(ctx, i, x->af, &x->vip, 0, 0, NULL);
-  cdn_vkey_t *m = slot_w(ctx, i);
-  if (!m)
-    return -ENOMEM;
-  refs_set(m, refs_get(m) + 1);
-  return 0;
+  if (x->kind != CDN_VIP_NODE_PORT) {
+    /* the "this address is a VIP" marker, counted by the translations on the address */
+    i = find_slot(ctx, x->af, &x->vip, 0, 0, &found);
+    if (!found) {
+      if ((rv = insert(ctx, i, x->af, &x->vip, 0, 0, NULL)) < 0)
+        return rv;
+    } else {
+      cdn_vkey_t *m = slot_w(ctx, i);
+      if (!m)
+        return -ENOMEM;
+      refs_set(m, refs_get(m) + 1);
+    }
+  }
+  return backend_markers(ctx, x, 1);
 }
 
-int cdn_vk_replace(cdn_ctx_t *ctx, const cdn_xlat_t *x)
+int cdn_vk_replace(cdn_ctx_t *ctx, const cdn_xlat_t *old, const cdn_xlat_t *x)
 {
-  int found;
+  int rv, found;
+  if ((rv = reserve(ctx, (uint64_t)ctx->vk_used + x->n_be)) < 0)
+    return rv;
   uint32_t i = find_slot(ctx, x->af, key_addr(x), x->proto, x->port, &found);
   if (!found)
     return -ENOENT;
@@ -271,7 +312,9 @@ int cdn_vk_replace(cdn_ctx_t *ctx, const cdn_xlat_t *x)
   if (!k)
     return -ENOMEM;
   k->xlat = x;
-  return 0;
+  if ((rv = backend_markers(ctx, x, 1)) < 0)
+    return rv;
+  return backend_markers(ctx, old, 0);
 }
 
 int cdn_vk_del(cdn_ctx_t *ctx, const cdn_xlat_t *x)
@@ -282,19 +325,22 @@ int cdn_vk_del(cdn_ctx_t *ctx, const cdn_xlat_t *x)
     return -ENOENT;
   if ((rv = remove_at(ctx, i)) < 0)
     return rv;
-  if (x->kind == CDN_VIP_NODE_PORT)
-    return 0;
-  i = find_slot(ctx, x->af, &x->vip, 0, 0, &found);
-  if (!found)
-    return -ENOENT; /* cannot happen: every VIP key has its marker */
-  uint32_t refs = refs_get(slot_r(ctx, i));
-  if (refs <= 1)
-    return remove_at(ctx, i);
-  cdn_vkey_t *m = slot_w(ctx, i);
-  if (!m)
-    return -ENOMEM;
-  refs_set(m, refs - 1);
-  return 0;
+  if (x->kind != CDN_VIP_NODE_PORT) {
+    i = find_slot(ctx, x->af, &x->vip, 0, 0, &found);
+    if (!found)
+      return -ENOENT; /* cannot happen: every VIP key has its marker */
+    uint32_t refs = refs_get(slot_r(ctx, i));
+    if (refs <= 1) {
+      if ((rv = remove_at(ctx, i)) < 0)
+        return rv;
+    } else {
+      cdn_vkey_t *m = slot_w(ctx, i);
+      if (!m)
+        return -ENOMEM;
+      refs_set(m, refs - 1);
+    }
+  }
+  return backend_markers(ctx, x, 0);
 }
 
 int cdn_vk_snapshot(const cdn_ctx_t *ctx, cdn_snap_t *s)

@@ -59,13 +59,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   rd_t r = {data, size};
   cdn_config_t c;
   memset(&c, 0, sizeof(c));
-  c.n_workers = 1;
+  c.n_workers = 1u + (take(&r) & 3);
   c.max_sessions = 1u + (take(&r) & 63);
   c.max_translations = 8;
   c.max_backends = 32;
   c.affinity_entries = 8;
   c.snat_port_min = 1000;
-  c.snat_port_max = (uint16_t)(1000 + (take(&r) & 31));
+  c.snat_port_max = (uint16_t)(1003 + (take(&r) & 31));
   c.tcp_syn_ms = c.udp_ms = c.icmp_ms = c.other_ms = 50;
   cdn_ctx_t *ctx = cdn_create(&c, NULL);
   if (!ctx)
@@ -157,6 +157,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     n++;
   }
   uint32_t now = 0;
+  uint16_t owner[MAXP];
+  cdn_flow_owner_burst(ctx, c.n_workers - 1, pk, len, n, owner);
+  for (uint32_t i = 0; i < n; i++)
+    if (owner[i] >= c.n_workers)
+      abort();
   for (int pass = 0; pass < 2; pass++) {
     cdn_process_burst(ctx, 0, pk, len, meta, n, now, res);
     for (uint32_t i = 0; i < n; i++) {

@@ -99,7 +99,7 @@ plugins {{
   plugin default {{ disable }}
   plugin calico_dnat_plugin.so {{ enable }}
   plugin calico_policy_plugin.so {{ enable }}
-}}
+{extra_plugins}}}
 calico_dnat {{ max-sessions {sessions} }}
 """
 
@@ -112,6 +112,7 @@ class Vpp:
     workdir: Path
     workers: int = 0
     session_limit: int = 65536  # calico_dnat max-sessions (per thread)
+    extra_plugins: tuple[str, ...] = ()  # more of VPP's own plugins to load (file names)
     proc: subprocess.Popen[bytes] | None = None
     _cli: Any = None
     _clients: dict[str, PluginClient] = field(default_factory=dict)
@@ -132,6 +133,7 @@ class Vpp:
             cpu=cpu,
             sessions=self.session_limit,
             plugin_path=":".join(str(p) for p in self.loc.plugin_path),
+            extra_plugins="".join(f"  plugin {p} {{ enable }}\n" for p in self.extra_plugins),
         )
         (self.workdir / "startup.conf").write_text(conf)
         self.proc = subprocess.Popen(

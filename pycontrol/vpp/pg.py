@@ -64,7 +64,12 @@ class PacketRun:
         self.links = list(links)
         self._n = 0
 
-    def run(self, streams: dict[PgLink, Sequence[Packet]]) -> dict[str, list[Packet]]:
+    def run(
+        self,
+        streams: dict[PgLink, Sequence[Packet]],
+        workers: dict[PgLink, int] | None = None,
+    ) -> dict[str, list[Packet]]:
+        """`workers` places a link's stream on that worker thread (0 = the first worker)."""
         wd = self.vpp.workdir
         self._n += 1
         outs = {}
@@ -77,7 +82,8 @@ class PacketRun:
             src = wd / f"in-{link.name}-{self._n}.pcap"
             wrpcap(str(src), list(pkts))
             name = f"s{self._n}-{link.name}"
-            self.vpp.cli(f"packet-generator new pcap {src} source {link.name} name {name}")
+            on = f" worker {workers[link]}" if workers and link in workers else ""
+            self.vpp.cli(f"packet-generator new pcap {src} source {link.name} name {name}{on}")
             names.append(name)
         self.vpp.cli("packet-generator enable")
         deadline = time.monotonic() + 30

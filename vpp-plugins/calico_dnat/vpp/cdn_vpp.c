@@ -8,6 +8,7 @@
 
 #include "calico_vpp.h"
 #include "cdn_vpp.h"
+#include <vlib/handoff.h>
 
 cdn_vpp_main_t cdn_vpp_main;
 
@@ -36,6 +37,34 @@ VNET_FEATURE_INIT (cdn_vpp_ip6_in_feat, static) = {
   .runs_before = VNET_FEATURES ("calico-policy-ip6-in"),
 };
 
+/* With worker threads an interface gets these instead: they hand each packet to its
+ * flow's owner thread, where calico-dnat-ip*-in runs and continues on the arc after them. */
+VNET_FEATURE_INIT (cdn_vpp_ip4_handoff_feat, static) = {
+  .arc_name = "ip4-unicast",
+  .node_name = "calico-dnat-ip4-handoff",
+  .runs_after = VNET_FEATURES ("ip4-sv-reassembly-feature"),
+  .runs_before = VNET_FEATURES ("calico-dnat-ip4-in", "calico-policy-ip4-in"),
+};
+
+VNET_FEATURE_INIT (cdn_vpp_ip6_handoff_feat, static) = {
+  .arc_name = "ip6-unicast",
+  .node_name = "calico-dnat-ip6-handoff",
+  .runs_after = VNET_FEATURES ("ip6-sv-reassembly-feature"),
+  .runs_before = VNET_FEATURES ("calico-dnat-ip6-in", "calico-policy-ip6-in"),
+};
+
+/* The handoff queues into the input nodes, made when the first interface needs them
+ * (main thread, under the barrier). */
+static void cdn_vpp_handoff_queues(cdn_vpp_main_t *cm)
+{
+  if (cm->fq_ip4 != ~0u)
+    return;
+  cm->fq_ip4 = vlib_handoff_alloc_queues(
+      &(vlib_handoff_alloc_queues_args_t){.node_index = cdn_vpp_ip4_in_node.index});
+  cm->fq_ip6 = vlib_handoff_alloc_queues(
+      &(vlib_handoff_alloc_queues_args_t){.node_index = cdn_vpp_ip6_in_node.index});
+}
+
 int cdn_vpp_interface_enable(u32 sw_if_index, int enable, int is_pod)
 {
   cdn_vpp_main_t *cm = &cdn_vpp_main;
@@ -46,11 +75,15 @@ int cdn_vpp_interface_enable(u32 sw_if_index, int enable, int is_pod)
   vec_validate(cm->if_flags, sw_if_index);
   u8 was = cm->if_flags[sw_if_index] & CDN_VPP_IF_ENABLED;
   if (!!was != !!enable) {
-    int rv = vnet_feature_enable_disable("ip4-unicast", "calico-dnat-ip4-in", sw_if_index,
-                                         enable, 0, 0);
+    if (cm->handoff && enable)
+      cdn_vpp_handoff_queues(cm);
+    int rv = vnet_feature_enable_disable(
+        "ip4-unicast", cm->handoff ? "calico-dnat-ip4-handoff" : "calico-dnat-ip4-in",
+        sw_if_index, enable, 0, 0);
     if (!rv)
-      rv = vnet_feature_enable_disable("ip6-unicast", "calico-dnat-ip6-in", sw_if_index,
-                                       enable, 0, 0);
+      rv = vnet_feature_enable_disable(
+          "ip6-unicast", cm->handoff ? "calico-dnat-ip6-handoff" : "calico-dnat-ip6-in",
+          sw_if_index, enable, 0, 0);
     if (rv)
       return rv;
   }
@@ -118,6 +151,7 @@ static clib_error_t *cdn_vpp_init(vlib_main_t *vm)
   cdn_vpp_main_t *cm = &cdn_vpp_main;
 
   cm->vm = vm;
+  cm->fq_ip4 = cm->fq_ip6 = ~0u;
   cm->cfg.max_sessions = 1 << 18;
   cm->cfg.hash_seed = 0x63616c69636f4c42ull; /* the same on every node: Maglev agrees */
   return cdn_vpp_api_init(vm);
@@ -137,6 +171,9 @@ static clib_error_t *cdn_vpp_main_loop_enter(vlib_main_t *vm)
     return clib_error_return(0, "calico_dnat: %u threads, at most %u supported", cm->n_workers,
                              CDN_MAX_WORKERS);
   cm->cfg.n_workers = cm->n_workers;
+  /* with worker threads, flows are owned by the workers: the main thread hands on */
+  cm->handoff = cm->n_workers > 1;
+  cm->cfg.owner_first = cm->handoff ? 1 : 0;
   cm->core = cdn_create(&cm->cfg, &err);
   if (!cm->core)
     return clib_error_return(0, "calico_dnat: core creation failed (%d)", err);

@@ -27,12 +27,16 @@ typedef struct {
   u64 *cnt_base;   /* vec n_workers * CDN_CNT_N: values at the last counter clear */
   cdn_config_t cfg;
   u8 policy_hooked; /* the calico_policy plugin's classifier is attached */
+  u8 handoff;       /* worker threads: interfaces get the handoff features */
+  u32 fq_ip4, fq_ip6; /* handoff queues into calico-dnat-ip4-in / -ip6-in, ~0 until used */
   vlib_main_t *vm;
 } cdn_vpp_main_t;
 
 extern cdn_vpp_main_t cdn_vpp_main;
 extern vlib_node_registration_t cdn_vpp_ip4_in_node;
 extern vlib_node_registration_t cdn_vpp_ip6_in_node;
+extern vlib_node_registration_t cdn_vpp_ip4_handoff_node;
+extern vlib_node_registration_t cdn_vpp_ip6_handoff_node;
 
 /* Turn the input features on/off on an interface (API and CLI). 0 or VNET_API_ERROR_*. */
 int cdn_vpp_interface_enable(u32 sw_if_index, int enable, int is_pod);

@@ -37,6 +37,26 @@ def test_baseline_parse_rewrite_checksum_vector_of_256(benchmark, loaded):
     )
 
 
+def test_flow_owner_vector_of_256(benchmark):
+    """The handoff's question for a 4-worker core: which worker owns each packet."""
+    core = _core(1024, 10, workers=4)
+    tmpl = _template()
+    t = ffi.new("uint8_t[]", tmpl)
+    benchmark.group = "dnat: 256-packet vector"
+    benchmark(
+        lib.cdn_bench_run,
+        core.handle,
+        t,
+        len(tmpl),
+        FLOWS,
+        0,
+        256,
+        EST_STRIDE,
+        lib.CDN_BENCH_OWNER,
+        0,
+    )
+
+
 def test_new_flows_vector_of_256(benchmark):
     core = _core(FLOWS, 10)
     tmpl = _template()

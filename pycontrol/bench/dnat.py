@@ -33,8 +33,8 @@ def _template() -> bytes:
     return bytes(IP(src="10.0.0.1", dst=VIP, ttl=64) / TCP(sport=1, dport=80, flags="A"))
 
 
-def _core(flows: int, backends: int) -> DnatCore:
-    core = DnatCore(DnatConfig(max_sessions=flows + flows // 8))
+def _core(flows: int, backends: int, workers: int = 1) -> DnatCore:
+    core = DnatCore(DnatConfig(workers=workers, max_sessions=flows + flows // 8))
     bes = tuple(Backend(ipaddress.IPv4Address(0x0A010000 + i + 1), 8080) for i in range(backends))
     core.update(Translation(ipaddress.IPv4Address(VIP), 80, Protocol.TCP, backends=bes))
     return core
@@ -122,6 +122,27 @@ def run(flows: int = 1 << 20, backends: int = 10, rounds: int = 3) -> dict[str, 
         )
         / per
     )
+    # the handoff's question (which worker owns each packet), on a 4-worker core
+    owner_core = _core(1024, backends, workers=4)
+    owner_ns = (
+        _best(
+            lambda: int(
+                lib.cdn_bench_run(
+                    owner_core.handle,
+                    t,
+                    len(tmpl),
+                    flows,
+                    0,
+                    flows,
+                    EST_STRIDE,
+                    lib.CDN_BENCH_OWNER,
+                    0,
+                )
+            ),
+            rounds,
+        )
+        / per
+    )
     build_ms = int(lib.cdn_bench_maglev(1000, 65537, 20)) / 1e6
     table_bytes = int(core.bytes_per_flow() * flows)
     reads = 1 << 22
@@ -135,6 +156,8 @@ def run(flows: int = 1 << 20, backends: int = 10, rounds: int = 3) -> dict[str, 
         "baseline_ns_per_packet": base_ns,
         "established_vs_baseline": est_ns / base_ns if base_ns else 0.0,
         "new_flow_vs_baseline": new_ns / base_ns if base_ns else 0.0,
+        "owner_ns_per_packet": owner_ns,
+        "owner_vs_baseline": owner_ns / base_ns if base_ns else 0.0,
         "random_line_ns": line_ns,
         "established_in_random_lines": est_ns / line_ns if line_ns else 0.0,
         "sessions_created_total": created,

@@ -71,10 +71,16 @@ uint64_t cdn_bench_run(cdn_ctx_t *ctx, const uint8_t *tmpl, uint32_t tmpl_len, u
     uint32_t m = total - k < VEC ? (uint32_t)(total - k) : VEC;
     for (uint32_t i = 0; i < m; i++)
       fill(bufs[i], tmpl, tmpl_len, (uint32_t)((first + (k + i) * stride) % n_flows));
-    if (mode == CDN_BENCH_BASELINE)
+    if (mode == CDN_BENCH_BASELINE) {
       acc += baseline(data, len, m);
-    else
+    } else if (mode == CDN_BENCH_OWNER) {
+      uint16_t own[VEC];
+      cdn_flow_owner_burst(ctx, 0, data, len, m, own);
+      for (uint32_t i = 0; i < m; i++)
+        acc += own[i];
+    } else {
       acc += cdn_process_burst(ctx, 0, data, len, NULL, m, now_ms, res);
+    }
   }
   uint64_t t1 = cp_now_ns();
   sink = acc;

@@ -11,7 +11,7 @@
 extern "C" {
 #endif
 
-enum { CDN_BENCH_DNAT = 0, CDN_BENCH_BASELINE = 1 };
+enum { CDN_BENCH_DNAT = 0, CDN_BENCH_BASELINE = 1, CDN_BENCH_OWNER = 2 };
 
 /*
  * Feed `total` packets through worker 0 in bursts of 256. Packet k is `tmpl` (an IPv4
@@ -19,7 +19,9 @@ enum { CDN_BENCH_DNAT = 0, CDN_BENCH_BASELINE = 1 };
  * n_flows: source 10.x.y.z = 10.0.0.0 + f / 16, port 10000 + f % 16. Every burst's buffers
  * are refilled from the template (both modes), so each pass sees the same packets.
  * CDN_BENCH_BASELINE parses and rewrites the destination with incremental checksum
- * updates (IPv4 header and L4) instead of calling the DNAT core. Returns elapsed ns.
+ * updates (IPv4 header and L4) instead of calling the DNAT core; CDN_BENCH_OWNER only asks
+ * cdn_flow_owner_burst which worker owns each packet (the handoff's cost). Returns
+ * elapsed ns.
  */
 uint64_t cdn_bench_run(cdn_ctx_t *ctx, const uint8_t *tmpl, uint32_t tmpl_len, uint32_t n_flows,
                        uint64_t first, uint64_t total, uint64_t stride, uint32_t mode,

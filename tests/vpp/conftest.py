@@ -4,8 +4,11 @@ the plugins (see vpp_instance.py for the variables)."""
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 from scapy.layers.inet import ICMP, IP, TCP, UDP
@@ -22,17 +25,24 @@ def vpp_location() -> VppLocation:
         pytest.skip(str(e))
 
 
-@pytest.fixture(scope="module")
-def vpp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Vpp]:
+@contextlib.contextmanager
+def running_vpp(workdir: Path, **options: Any) -> Iterator[Vpp]:
+    """A started VPP (Vpp's options: workers, extra_plugins, ...), checked alive at the
+    end and always stopped."""
     pytest.importorskip("vpp_papi", reason="vpp_papi (VPP's Python API client) not installed")
-    loc = vpp_location()
-    v = Vpp(loc, tmp_path_factory.mktemp("vpp"))
+    v = Vpp(vpp_location(), workdir, **options)
     try:
         v.start()
         yield v
         assert v.alive(), f"VPP died during the tests:\n{v.log_tail()}"
     finally:
         v.stop()
+
+
+@pytest.fixture(scope="module")
+def vpp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Vpp]:
+    with running_vpp(tmp_path_factory.mktemp("vpp")) as v:
+        yield v
 
 
 def assert_checksums(p: Packet) -> None:

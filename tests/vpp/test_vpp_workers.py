@@ -20,21 +20,15 @@ from pycontrol.vpp.instance import Vpp
 from pycontrol.vpp.pg import PacketRun, PgLink
 from pycontrol.vppapi.plugins import PROTO_TCP, Backend, DnatApi, Translation
 
-from .conftest import assert_checksums, ip4, vpp_location
+from .conftest import assert_checksums, ip4, running_vpp
 
 pytestmark = pytest.mark.needs_vpp
 
 
 @pytest.fixture(scope="module")
 def vpp2(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Vpp]:
-    pytest.importorskip("vpp_papi", reason="vpp_papi (VPP's Python API client) not installed")
-    v = Vpp(vpp_location(), Path(tmp_path_factory.mktemp("vpp-workers")), workers=1)
-    try:
-        v.start()
+    with running_vpp(tmp_path_factory.mktemp("vpp-workers"), workers=1) as v:
         yield v
-        assert v.alive(), f"VPP died during the tests:\n{v.log_tail()}"
-    finally:
-        v.stop()
 
 
 def test_each_thread_is_a_core_worker_and_translates(vpp2: Vpp) -> None:
@@ -80,19 +74,10 @@ def veth() -> Iterator[tuple[str, str]]:
 
 @pytest.fixture(scope="module")
 def vpp_main_rx(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Vpp]:
-    pytest.importorskip("vpp_papi", reason="vpp_papi (VPP's Python API client) not installed")
-    v = Vpp(
-        vpp_location(),
-        Path(tmp_path_factory.mktemp("vpp-handoff")),
-        workers=1,
-        extra_plugins=("af_packet_plugin.so",),
-    )
-    try:
-        v.start()
+    with running_vpp(
+        tmp_path_factory.mktemp("vpp-handoff"), workers=1, extra_plugins=("af_packet_plugin.so",)
+    ) as v:
         yield v
-        assert v.alive(), f"VPP died during the tests:\n{v.log_tail()}"
-    finally:
-        v.stop()
 
 
 def _errors(vpp: Vpp, node: str, reason: str) -> int:

@@ -60,6 +60,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   cdn_config_t c;
   memset(&c, 0, sizeof(c));
   c.n_workers = 1u + (take(&r) & 3);
+  c.owner_first = c.n_workers > 1 ? take(&r) & 1 : 0;
+  const uint32_t wk = c.n_workers - 1; /* processes the bursts: always an owner */
   c.max_sessions = 1u + (take(&r) & 63);
   c.max_translations = 8;
   c.max_backends = 32;
@@ -158,12 +160,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   }
   uint32_t now = 0;
   uint16_t owner[MAXP];
-  cdn_flow_owner_burst(ctx, c.n_workers - 1, pk, len, n, owner);
+  cdn_flow_owner_burst(ctx, 0, pk, len, n, owner); /* asked from any worker */
   for (uint32_t i = 0; i < n; i++)
     if (owner[i] >= c.n_workers)
       abort();
   for (int pass = 0; pass < 2; pass++) {
-    cdn_process_burst(ctx, 0, pk, len, meta, n, now, res);
+    cdn_process_burst(ctx, wk, pk, len, meta, n, now, res);
     for (uint32_t i = 0; i < n; i++) {
       if (res[i].next > CDN_NEXT_DROP || res[i].error >= CDN_E_N)
         abort();
@@ -175,15 +177,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
           abort(); /* a valid IPv4 header checksum must stay valid */
       }
     }
-    if (cdn_sessions_count(ctx, 0) > c.max_sessions)
+    if (cdn_sessions_count(ctx, wk) > c.max_sessions)
       abort();
-    if (cdn_snat_ports_in_use(ctx, 0) > cdn_sessions_count(ctx, 0))
+    if (cdn_snat_ports_in_use(ctx, wk) > cdn_sessions_count(ctx, wk))
       abort();
     now += 40;
   }
   /* expiry frees everything, including the SNAT ports */
-  cdn_expire(ctx, 0, now + 100000, 0);
-  if (cdn_sessions_count(ctx, 0) != 0 || cdn_snat_ports_in_use(ctx, 0) != 0)
+  cdn_expire(ctx, wk, now + 100000, 0);
+  if (cdn_sessions_count(ctx, wk) != 0 || cdn_snat_ports_in_use(ctx, wk) != 0)
     abort();
   for (uint32_t i = 0; i < n; i++)
     free(pk[i]);

@@ -4,14 +4,17 @@ for a flow it does not own are handed to the owner (calico-dnat-ip4-handoff)."""
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import socket
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from scapy.layers.inet import IP, TCP
+from scapy.layers.inet6 import IPv6
 from scapy.layers.l2 import Ether
 from scapy.packet import Packet
 from scapy.utils import rdpcap
@@ -54,13 +57,17 @@ def test_each_thread_is_a_core_worker_and_translates(vpp2: Vpp) -> None:
     assert "10.0.0.2:5555 -> 10.96.0.10:80" in sessions
 
 
+_VETH_SEQ = iter(range(1000))
+
+
 @pytest.fixture
 def veth() -> Iterator[tuple[str, str]]:
     """A veth pair in this namespace: VPP takes the first end (af_packet), the test sends
     and receives raw frames on the second."""
     from pyroute2 import IPRoute  # noqa: PLC0415
 
-    a, b = f"cdh{os.getpid() % 100000}a", f"cdh{os.getpid() % 100000}b"
+    tag = f"cdh{os.getpid() % 10000}{next(_VETH_SEQ)}"
+    a, b = f"{tag}a", f"{tag}b"
     with IPRoute() as ipr:
         ipr.link("add", ifname=a, kind="veth", peer=b)
         try:
@@ -104,58 +111,88 @@ def _receive_tcp(sock: socket.socket, n: int, timeout: float) -> list[Packet]:
     return got
 
 
+@dataclass(frozen=True)
+class Family:
+    af: int
+    vpp_addr: str  # on the client side, with its prefix length
+    client: str
+    vip: str
+    pg_net: str  # the backend side, with its prefix length
+    backend: str
+    pg_index: int  # each family its own pg interface in the shared VPP
+
+    def ip(self, src: str, dst: str) -> Packet:
+        return IP(src=src, dst=dst) if self.af == 4 else IPv6(src=src, dst=dst)
+
+    def addr(self, a: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+        return ipaddress.ip_address(a)
+
+
+FAMILIES = [
+    Family(4, "10.0.0.1/24", "10.0.0.2", "10.96.0.10", "10.1.0.1/24", "10.1.0.10", 1),
+    Family(6, "fd00::1/64", "fd00::2", "fd96::10", "fd01::1/64", "fd01::10", 2),
+]
+
+
+@pytest.mark.parametrize("fam", FAMILIES, ids=["ipv4", "ipv6"])
 def test_flows_received_on_the_main_thread_are_handed_to_their_owner(
-    vpp_main_rx: Vpp, veth: tuple[str, str]
+    vpp_main_rx: Vpp, veth: tuple[str, str], fam: Family
 ) -> None:
     """With a worker thread the main thread owns no flow: the client side's af_packet
     queue is polled by the main thread, every packet of it goes through the handoff node
     to the worker (the flows' owner), is translated there, and the worker's replies from
     the backend side (pg, polled by the worker) find their sessions."""
     v = vpp_main_rx
+    L3 = IP if fam.af == 4 else IPv6
+    node = f"calico-dnat-ip{fam.af}"
+    translated_before = _errors(v, f"{node}-in", "forward packets translated")
+    handed_before = _errors(v, f"{node}-handoff", "handed to another thread")
     vpp_end, test_end = veth
     v.cli(f"create host-interface name {vpp_end}")
     host_if = f"host-{vpp_end}"
     v.cli(f"set interface state {host_if} up")
-    v.cli(f"set interface ip address {host_if} 10.0.0.1/24")
+    v.cli(f"set interface ip address {host_if} {fam.vpp_addr}")
     v.cli(f"set interface rx-placement {host_if} queue 0 main")
     assert "vpp_main" in v.cli("show interface rx-placement")
     vpp_mac = v.cli(f"show hardware-interfaces {host_if}").split("Ethernet address ")[1].split()[0]
     test_mac = Path(f"/sys/class/net/{test_end}/address").read_text().strip()
-    v.cli(f"set ip neighbor {host_if} 10.0.0.2 {test_mac}")
-    pg1 = PgLink(v, 1).create(["10.1.0.1/24"])
-    pg1.neighbor("10.1.0.10", "02:fe:00:00:01:0a")
+    v.cli(f"set ip neighbor {host_if} {fam.client} {test_mac}")
+    pg1 = PgLink(v, fam.pg_index).create([fam.pg_net])
+    pg1.neighbor(fam.backend, "02:fe:00:00:01:0a")
     c = v.client("calico_dnat")
     sw = int(v.cli(f"show interface {host_if}").split(host_if)[1].split()[0])
     for idx in (sw, pg1.sw_if_index):
         c.call("calico_dnat_interface_enable_disable", sw_if_index=idx, is_enable=True)
     DnatApi(c).translations_update(
-        [Translation(ip4("10.96.0.10"), 80, PROTO_TCP, (Backend(ip4("10.1.0.10"), 8080),))]
+        [Translation(fam.addr(fam.vip), 80, PROTO_TCP, (Backend(fam.addr(fam.backend), 8080),))]
     )
     ports = list(range(41000, 41016))
     with socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0003)) as sock:
         sock.bind((test_end, 0))
-        out_pcap = v.workdir / "handoff-pg1.pcap"
+        out_pcap = v.workdir / f"handoff-{pg1.name}.pcap"
         v.cli(f"packet-generator capture {pg1.name} pcap {out_pcap}")
         for p in ports:
             syn = (
                 Ether(src=test_mac, dst=vpp_mac)
-                / IP(src="10.0.0.2", dst="10.96.0.10")
+                / fam.ip(fam.client, fam.vip)
                 / TCP(sport=p, dport=80, flags="S")
             )
             sock.send(bytes(syn))
         deadline = time.monotonic() + 10
-        while _errors(v, "calico-dnat-ip4-in", "forward packets translated") < len(ports):
+        while _errors(v, f"{node}-in", "forward packets translated") - translated_before < len(
+            ports
+        ):
             assert time.monotonic() < deadline, v.cli("show errors")
             time.sleep(0.05)
         v.cli(f"packet-generator capture {pg1.name} disable")
         out = [Ether(bytes(x)) for x in rdpcap(str(out_pcap)) if Ether(bytes(x)).haslayer(TCP)]
         assert sorted(int(p[TCP].sport) for p in out) == ports
         for p in out:
-            assert (p[IP].dst, p[TCP].dport) == ("10.1.0.10", 8080)
+            assert (p[L3].dst, p[TCP].dport) == (fam.backend, 8080)
             assert_checksums(p)
         replies = [
             Ether(src="02:fe:00:00:01:0a", dst=pg1.mac)
-            / IP(src="10.1.0.10", dst=str(p[IP].src))
+            / fam.ip(fam.backend, str(p[L3].src))
             / TCP(sport=8080, dport=int(p[TCP].sport), flags="SA")
             for p in out
         ]
@@ -163,9 +200,9 @@ def test_flows_received_on_the_main_thread_are_handed_to_their_owner(
         back = _receive_tcp(sock, len(ports), 10)
     assert sorted(int(p[TCP].dport) for p in back) == ports
     for p in back:
-        assert (p[IP].src, p[TCP].sport, p[IP].dst) == ("10.96.0.10", 80, "10.0.0.2")
+        assert (p[L3].src, p[TCP].sport, p[L3].dst) == (fam.vip, 80, fam.client)
         assert_checksums(p)
-    assert _errors(v, "calico-dnat-ip4-handoff", "handed to another thread") >= len(ports)
+    handed = _errors(v, f"{node}-handoff", "handed to another thread") - handed_before
+    assert handed >= len(ports)
     sessions = v.cli("show calico dnat sessions")
     assert "thread 0: 0 sessions" in sessions, sessions  # the main thread owns no flow
-    assert f"thread 1: {len(ports)} sessions" in sessions, sessions

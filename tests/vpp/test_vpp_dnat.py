@@ -56,7 +56,12 @@ def net(vpp: Vpp) -> Iterator[Net]:
     pg1.neighbor(BACKEND6, MAC_BACKEND6)
     c = vpp.client("calico_dnat")
     for link in (pg0, pg1):
-        c.call("calico_dnat_interface_enable_disable", sw_if_index=link.sw_if_index, is_enable=True)
+        c.call(
+            "calico_dnat_interface_enable_disable",
+            sw_if_index=link.sw_if_index,
+            is_enable=True,
+            is_pod=link is pg1,  # the backend pods' side
+        )
     c.call("calico_dnat_snat_address_set", is_set=True, addr=ip4(SNAT))
     c.call("calico_dnat_snat_address_set", is_set=True, addr=ipaddress.IPv6Address("fd01::1"))
     api = DnatApi(c)
@@ -90,6 +95,14 @@ def test_plugins_are_loaded_and_answer_their_api(net: Net) -> None:
     assert rep.values["major"] >= 1
     features = net.vpp.cli("show interface features pg0")
     assert "calico-dnat-ip4-in" in features and "calico-dnat-ip6-in" in features
+    # the pod role comes with the API's enable: pg1 is the pods' side
+    roles = net.vpp.cli("show calico dnat interfaces").splitlines()
+    assert "pg1 pod" in roles and "pg0" in roles, roles
+    dump = net.vpp.client("calico_dnat").dump("calico_dnat_interface_dump")
+    assert [(d["sw_if_index"], d["is_pod"]) for d in dump] == [
+        (net.client.sw_if_index, False),
+        (net.pods.sw_if_index, True),
+    ]
 
 
 def test_vip_traffic_is_translated_to_a_backend(net: Net) -> None:

@@ -177,6 +177,15 @@ def test_snat_node_addresses_and_interfaces_round_trip(client: PluginClient):
         client.try_call("calico_dnat_interface_enable_disable", sw_if_index=7, is_enable=True)
         == -116
     )
+    # the pod role, set and cleared on the enabled interface
+    client.call("calico_dnat_interface_enable_disable", sw_if_index=7, is_enable=True, is_pod=True)
+    client.call("calico_dnat_interface_enable_disable", sw_if_index=9, is_enable=True)
+    assert [(d["sw_if_index"], d["is_pod"]) for d in client.dump("calico_dnat_interface_dump")] == [
+        (7, True),
+        (9, False),
+    ]
+    client.call("calico_dnat_interface_enable_disable", sw_if_index=7, is_enable=True)
+    assert [d["is_pod"] for d in client.dump("calico_dnat_interface_dump")] == [False, False]
     client.call("calico_dnat_snat_address_set", is_set=False, addr=ip("0.0.0.0"))
     assert len(client.dump("calico_dnat_snat_address_dump")) == 1
 

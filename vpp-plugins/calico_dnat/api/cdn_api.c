@@ -158,11 +158,12 @@ static int32_t h_interface_enable_disable(req_t *r,
                                           vl_api_calico_dnat_interface_enable_disable_t *mp)
 {
   cdn_api_t *a = r->a;
-  if (!valid_bool(mp->is_enable))
+  if (!valid_bool(mp->is_enable) || !valid_bool(mp->is_pod))
     return CP_API_E_INVALID_VALUE;
   if (mp->sw_if_index == CDN_INVALID_ID)
     return CP_API_E_INVALID_SW_IF_INDEX;
-  return cp_api_ifset_set(&a->ifs, mp->sw_if_index, mp->is_enable);
+  return cp_api_ifset_set(&a->ifs, mp->sw_if_index, mp->is_enable,
+                          mp->is_enable && mp->is_pod ? CDN_API_IF_POD : 0);
 }
 
 static void h_interface_dump(req_t *r)
@@ -172,6 +173,7 @@ static void h_interface_dump(req_t *r)
     d._vl_msg_id = (u16)(r->a->base + VL_API_CALICO_DNAT_INTERFACE_DETAILS);
     d.context = r->context;
     d.sw_if_index = r->a->ifs.v[i];
+    d.is_pod = (r->a->ifs.flags[i] & CDN_API_IF_POD) != 0;
     uint32_t len = vl_api_calico_dnat_interface_details_t_encode(&d);
     r->send(r->arg, &d, len);
   }

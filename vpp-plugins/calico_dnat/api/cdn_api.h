@@ -29,7 +29,9 @@ typedef struct cdn_api cdn_api_t;
  * NULL on allocation failure. */
 cdn_api_t *cdn_api_create(cdn_ctx_t *core, uint32_t n_workers, uint16_t msg_id_base);
 void cdn_api_destroy(cdn_api_t *a);
-/* Per-interface feature switch (VPP glue); without one, interfaces are only recorded. */
+/* Per-interface feature switch (VPP glue); without one, interfaces are only recorded. Its
+ * flags: CDN_API_IF_POD for a workload interface. */
+enum { CDN_API_IF_POD = 1u << 0 };
 void cdn_api_set_interface_fn(cdn_api_t *a, cp_api_interface_fn fn, void *arg);
 
 /* Handle one request: CP_API_HANDLED (replies/details were sent; the reply carries the

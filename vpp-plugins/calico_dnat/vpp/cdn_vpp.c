@@ -92,14 +92,11 @@ int cdn_vpp_interface_enable(u32 sw_if_index, int enable, int is_pod)
   return 0;
 }
 
-/* The API handlers' interface hook: API-enabled interfaces keep their pod flag (set by
- * the CLI / startup config), so the agent enabling an uplink or a pod interface is one
- * call either way. */
-static int cdn_vpp_api_interface(void *arg, u32 sw_if_index, int enable)
+/* The API handlers' interface hook: the message says whether the interface is a pod's. */
+static int cdn_vpp_api_interface(void *arg, u32 sw_if_index, int enable, u32 flags)
 {
-  cdn_vpp_main_t *cm = arg;
-  int pod = sw_if_index < vec_len(cm->if_flags) && (cm->if_flags[sw_if_index] & CDN_VPP_IF_POD);
-  return cdn_vpp_interface_enable(sw_if_index, enable, pod);
+  (void)arg;
+  return cdn_vpp_interface_enable(sw_if_index, enable, (flags & CDN_API_IF_POD) != 0);
 }
 
 void cdn_vpp_attach_policy(vlib_main_t *vm)

@@ -234,7 +234,7 @@ static int32_t h_interface_enable_disable(cpol_api_t *a,
     return CP_API_E_INVALID_VALUE;
   if (mp->sw_if_index == ~0u)
     return CP_API_E_INVALID_SW_IF_INDEX;
-  return cp_api_ifset_set(&a->ifs, mp->sw_if_index, mp->is_enable);
+  return cp_api_ifset_set(&a->ifs, mp->sw_if_index, mp->is_enable, 0);
 }
 
 /* ---- ipsets ------------------------------------------------------------------------------- */

@@ -80,9 +80,12 @@ int cpol_vpp_interface_enable(u32 sw_if_index, int enable, int is_host)
   return 0;
 }
 
-static int cpol_vpp_api_interface(void *arg, u32 sw_if_index, int enable)
+/* The API handlers' interface hook (the policy API carries no flags: an interface keeps
+ * the host-endpoint role the CLI gave it). */
+static int cpol_vpp_api_interface(void *arg, u32 sw_if_index, int enable, u32 flags)
 {
   cpol_vpp_main_t *pm = arg;
+  (void)flags;
   int host =
       sw_if_index < vec_len(pm->if_flags) && (pm->if_flags[sw_if_index] & CPOL_VPP_IF_HOST);
   return cpol_vpp_interface_enable(sw_if_index, enable, host);

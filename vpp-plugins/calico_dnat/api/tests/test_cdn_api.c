@@ -310,6 +310,26 @@ static void test_interfaces_are_enabled_dumped_and_disabled(void)
   uint32_t l;
   CHECK_EQ(rd32(reply(0, &l) + 6), 3);
   CHECK_EQ(rd32(reply(1, &l) + 6), 5);
+  CHECK_EQ(reply(0, &l)[10], 0); /* not a pod interface */
+  /* the pod role: set on an enabled interface, the same again is a no-op, a bad bool is
+   * refused and changes nothing */
+  for (int k = 0; k < 3; k++) {
+    vl_api_calico_dnat_interface_enable_disable_t pm = {0}; /* encode converts in place */
+    pm._vl_msg_id = BASE + VL_API_CALICO_DNAT_INTERFACE_ENABLE_DISABLE;
+    pm.sw_if_index = 5;
+    pm.is_enable = 1;
+    pm.is_pod = k < 2 ? 1 : 2;
+    len = vl_api_calico_dnat_interface_enable_disable_t_encode(&pm);
+    CHECK_EQ(call(&pm, len), k == 0   ? 0
+                             : k == 1 ? CP_API_E_ENTRY_ALREADY_EXISTS
+                                      : CP_API_E_INVALID_VALUE);
+  }
+  cp_api_collect_reset(&out);
+  cdn_api_handle(api, (const uint8_t *)&d, dl, cp_api_collect_send, &out);
+  CHECK_EQ(out.n_msgs, 2);
+  CHECK_EQ(rd32(reply(1, &l) + 6), 5);
+  CHECK_EQ(reply(1, &l)[10], 1);
+  CHECK_EQ(reply(0, &l)[10], 0);
   teardown();
 }
 

@@ -55,17 +55,20 @@ enum {
  * only valid during the call. */
 typedef void (*cp_api_send_fn)(void *arg, const void *msg, uint32_t len);
 
-/* Interface feature hook (VPP: vnet_feature_enable_disable; in process: NULL). Returns 0
- * or a CP_API_E_* value. */
-typedef int (*cp_api_interface_fn)(void *arg, uint32_t sw_if_index, int enable);
+/* Interface feature hook (VPP: vnet_feature_enable_disable; in process: NULL), with the
+ * plugin's per-interface flags (calico_dnat: the pod role). Returns 0 or a CP_API_E_*
+ * value. */
+typedef int (*cp_api_interface_fn)(void *arg, uint32_t sw_if_index, int enable,
+                                   uint32_t flags);
 
-/* The interfaces a plugin's feature is enabled on: a sorted set of sw_if_index plus the
- * hook that turns the feature on in the dataplane. The hook runs before the set changes,
- * so a refusal changes nothing. Control plane only (allocates). */
+/* The interfaces a plugin's feature is enabled on: a sorted set of sw_if_index with each
+ * one's flags, plus the hook that turns the feature on in the dataplane. The hook runs
+ * before the set changes, so a refusal changes nothing. Control plane only (allocates). */
 typedef struct {
   cp_api_interface_fn fn;
   void *arg;
-  uint32_t *v; /* sorted */
+  uint32_t *v;     /* sorted */
+  uint32_t *flags; /* flags[i] of v[i] */
   uint32_t n, cap;
 } cp_api_ifset_t;
 
@@ -82,33 +85,44 @@ static inline uint32_t cp_api_ifset_pos(const cp_api_ifset_t *s, uint32_t sw)
   return lo;
 }
 
-/* Enable (1) or disable (0) the feature on sw_if_index. Returns CP_API_OK,
- * ENTRY_ALREADY_EXISTS / NO_SUCH_ENTRY for a no-op request, or the hook's error. */
-static inline int32_t cp_api_ifset_set(cp_api_ifset_t *s, uint32_t sw, int enable)
+/* Enable (1, with `flags`) or disable (0) the feature on sw_if_index. Enabling an enabled
+ * interface with other flags changes its flags. Returns CP_API_OK, ENTRY_ALREADY_EXISTS /
+ * NO_SUCH_ENTRY for a no-op request, or the hook's error. */
+static inline int32_t cp_api_ifset_set(cp_api_ifset_t *s, uint32_t sw, int enable,
+                                       uint32_t flags)
 {
   uint32_t pos = cp_api_ifset_pos(s, sw);
   int present = pos < s->n && s->v[pos] == sw;
-  if (enable == present)
+  if (enable == present && (!enable || s->flags[pos] == flags))
     return enable ? CP_API_E_ENTRY_ALREADY_EXISTS : CP_API_E_NO_SUCH_ENTRY;
-  if (enable && s->n == s->cap) {
+  if (enable && !present && s->n == s->cap) {
     uint32_t ncap = s->cap ? s->cap * 2 : 16;
     uint32_t *n = (uint32_t *)realloc(s->v, ncap * sizeof(*n));
     if (!n)
       return CP_API_E_UNSPECIFIED;
     s->v = n;
+    uint32_t *f = (uint32_t *)realloc(s->flags, ncap * sizeof(*f));
+    if (!f)
+      return CP_API_E_UNSPECIFIED; /* v grew, nothing else changed */
+    s->flags = f;
     s->cap = ncap;
   }
   if (s->fn) {
-    int rv = s->fn(s->arg, sw, enable);
+    int rv = s->fn(s->arg, sw, enable, enable ? flags : 0);
     if (rv)
       return rv;
   }
-  if (enable) {
+  if (enable && present) {
+    s->flags[pos] = flags;
+  } else if (enable) {
     memmove(&s->v[pos + 1], &s->v[pos], (s->n - pos) * sizeof(*s->v));
+    memmove(&s->flags[pos + 1], &s->flags[pos], (s->n - pos) * sizeof(*s->flags));
     s->v[pos] = sw;
+    s->flags[pos] = flags;
     s->n++;
   } else {
     memmove(&s->v[pos], &s->v[pos + 1], (s->n - pos - 1) * sizeof(*s->v));
+    memmove(&s->flags[pos], &s->flags[pos + 1], (s->n - pos - 1) * sizeof(*s->flags));
     s->n--;
   }
   return CP_API_OK;
@@ -117,6 +131,7 @@ static inline int32_t cp_api_ifset_set(cp_api_ifset_t *s, uint32_t sw, int enabl
 static inline void cp_api_ifset_free(cp_api_ifset_t *s)
 {
   free(s->v);
+  free(s->flags);
   memset(s, 0, sizeof(*s));
 }
 

@@ -100,7 +100,7 @@ plugins {{
   plugin calico_dnat_plugin.so {{ enable }}
   plugin calico_policy_plugin.so {{ enable }}
 {extra_plugins}}}
-calico_dnat {{ max-sessions {sessions} }}
+calico_dnat {{ max-sessions {sessions} {dnat_options}}}
 """
 
 
@@ -113,6 +113,7 @@ class Vpp:
     workers: int = 0
     session_limit: int = 65536  # calico_dnat max-sessions (per thread)
     extra_plugins: tuple[str, ...] = ()  # more of VPP's own plugins to load (file names)
+    dnat_options: str = ""  # more of the calico_dnat { } section, e.g. "udp-timeout 1"
     proc: subprocess.Popen[bytes] | None = None
     _cli: Any = None
     _clients: dict[str, PluginClient] = field(default_factory=dict)
@@ -134,6 +135,7 @@ class Vpp:
             sessions=self.session_limit,
             plugin_path=":".join(str(p) for p in self.loc.plugin_path),
             extra_plugins="".join(f"  plugin {p} {{ enable }}\n" for p in self.extra_plugins),
+            dnat_options=f"{self.dnat_options} " if self.dnat_options else "",
         )
         (self.workdir / "startup.conf").write_text(conf)
         self.proc = subprocess.Popen(

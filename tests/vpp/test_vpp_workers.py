@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from scapy.layers.inet import IP, TCP
+from scapy.layers.inet import IP, TCP, UDP
 from scapy.layers.inet6 import IPv6
 from scapy.layers.l2 import Ether
 from scapy.packet import Packet
@@ -21,7 +21,7 @@ from scapy.utils import rdpcap
 
 from pycontrol.vpp.instance import Vpp
 from pycontrol.vpp.pg import PacketRun, PgLink
-from pycontrol.vppapi.plugins import PROTO_TCP, Backend, DnatApi, Translation
+from pycontrol.vppapi.plugins import PROTO_TCP, PROTO_UDP, Backend, DnatApi, Translation
 
 from .conftest import assert_checksums, ip4, running_vpp
 
@@ -206,3 +206,50 @@ def test_flows_received_on_the_main_thread_are_handed_to_their_owner(
     assert handed >= len(ports)
     sessions = v.cli("show calico dnat sessions")
     assert "thread 0: 0 sessions" in sessions, sessions  # the main thread owns no flow
+
+
+@pytest.fixture(scope="module")
+def vpp_short_udp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Vpp]:
+    with running_vpp(
+        tmp_path_factory.mktemp("vpp-expire"), workers=1, dnat_options="udp-timeout 1"
+    ) as v:
+        yield v
+
+
+def test_a_thread_without_traffic_still_frees_its_expired_sessions(vpp_short_udp: Vpp) -> None:
+    """calico-dnat-expire: the main thread's process interrupts every thread once a second,
+    and the worker's sweep runs although no packet comes."""
+    v = vpp_short_udp
+    pg0 = PgLink(v, 0).create(["10.0.0.1/24"])
+    pg1 = PgLink(v, 1).create(["10.1.0.1/24"])
+    pg1.neighbor("10.1.0.10", "02:fe:00:00:01:0a")
+    c = v.client("calico_dnat")
+    for link in (pg0, pg1):
+        c.call("calico_dnat_interface_enable_disable", sw_if_index=link.sw_if_index, is_enable=True)
+    DnatApi(c).translations_update(
+        [Translation(ip4("10.96.0.53"), 53, PROTO_UDP, (Backend(ip4("10.1.0.10"), 5353),))]
+    )
+    queries = [
+        Ether(src="02:fe:00:00:00:02", dst=pg0.mac)
+        / IP(src="10.0.0.2", dst="10.96.0.53")
+        / UDP(sport=30000 + i, dport=53)
+        / b"query"
+        for i in range(8)
+    ]
+    out = PacketRun(v, [pg0, pg1]).run({pg0: queries})["pg1"]
+    assert len(out) == len(queries)
+    assert "thread 1: 8 sessions" in v.cli("show calico dnat sessions")
+    deadline = time.monotonic() + 10
+    while "thread 1: 0 sessions" not in v.cli("show calico dnat sessions"):
+        assert time.monotonic() < deadline, v.cli("show calico dnat sessions")
+        time.sleep(0.2)
+    assert _errors(v, "calico-dnat-expire", "expired sessions freed") == 8
+
+
+def test_bad_timeouts_are_refused_at_startup(tmp_path: Path) -> None:
+    for bad in ("udp-timeout 0", "tcp-established-timeout 99999999"):
+        with (
+            pytest.raises(RuntimeError, match="timeouts are 1"),
+            running_vpp(tmp_path / bad.split()[0], dnat_options=bad),
+        ):
+            pass

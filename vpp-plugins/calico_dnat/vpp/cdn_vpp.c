@@ -114,11 +114,13 @@ void cdn_vpp_attach_policy(vlib_main_t *vm)
   }
 }
 
+#define CDN_VPP_MAX_TIMEOUT_S (7u * 86400u) /* a week: well inside the core's 2^31 ms */
+
 static clib_error_t *cdn_vpp_config(vlib_main_t *vm, unformat_input_t *input)
 {
   cdn_vpp_main_t *cm = &cdn_vpp_main;
   cdn_config_t *c = &cm->cfg;
-  u32 lo, hi;
+  u32 lo, hi, s = 0, *t = 0;
 
   while (unformat_check_input(input) != UNFORMAT_END_OF_INPUT) {
     if (unformat(input, "max-sessions %u", &c->max_sessions))
@@ -129,6 +131,18 @@ static clib_error_t *cdn_vpp_config(vlib_main_t *vm, unformat_input_t *input)
       ;
     else if (unformat(input, "hash-seed %llu", &c->hash_seed))
       ;
+    else if (unformat(input, "tcp-syn-timeout %u", &s))
+      t = &c->tcp_syn_ms;
+    else if (unformat(input, "tcp-established-timeout %u", &s))
+      t = &c->tcp_established_ms;
+    else if (unformat(input, "tcp-closing-timeout %u", &s))
+      t = &c->tcp_closing_ms;
+    else if (unformat(input, "udp-timeout %u", &s))
+      t = &c->udp_ms;
+    else if (unformat(input, "icmp-timeout %u", &s))
+      t = &c->icmp_ms;
+    else if (unformat(input, "other-timeout %u", &s))
+      t = &c->other_ms;
     else if (unformat(input, "snat-ports %u-%u", &lo, &hi)) {
       if (!lo || lo > hi || hi > 65535)
         return clib_error_return(0, "calico_dnat: bad snat-ports %u-%u", lo, hi);
@@ -137,6 +151,13 @@ static clib_error_t *cdn_vpp_config(vlib_main_t *vm, unformat_input_t *input)
     } else
       return clib_error_return(0, "calico_dnat: unknown input '%U'", format_unformat_error,
                                input);
+    if (t) { /* a timeout in seconds: the core counts ms on a wrapping 32-bit clock */
+      if (!s || s > CDN_VPP_MAX_TIMEOUT_S)
+        return clib_error_return(0, "calico_dnat: timeouts are 1..%u s, got %u",
+                                 CDN_VPP_MAX_TIMEOUT_S, s);
+      *t = s * 1000;
+      t = 0;
+    }
   }
   return 0;
 }

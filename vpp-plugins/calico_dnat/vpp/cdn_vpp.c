@@ -8,7 +8,6 @@
 
 #include "calico_vpp.h"
 #include "cdn_vpp.h"
-#include <vlib/handoff.h>
 
 cdn_vpp_main_t cdn_vpp_main;
 

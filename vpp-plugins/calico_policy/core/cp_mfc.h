@@ -76,13 +76,14 @@ typedef struct {
   uint32_t n_rules;
   uint32_t depth;     /* deepest leaf (nodes on the way) */
   uint32_t lock_depth; /* burst walks: steps taken before checking for early exit */
+  uint32_t level;      /* 0: head (or the only tree); trees of one level are walked together */
 } cp_mfc_tree_t;
 
 /* Rules are partitioned by which of the two address dimensions are "large" (wider than
  * CP_MFC_LARGE_SPAN): a tree whose rules are all narrow in a dimension can cut that
  * dimension without copying rules into both halves (the EffiCuts/CutSplit idea). */
 #define CP_MFC_N_SIGS 4   /* address-shape partitions */
-#define CP_MFC_MAX_TREES 5 /* a head tree (the first rules) and one per partition */
+#define CP_MFC_MAX_TREES 9 /* a head tree (the first rules), then per level (2) one per partition */
 #define CP_MFC_LARGE_SPAN 0x00ffffffu
 
 typedef struct cp_mfc {
@@ -94,7 +95,7 @@ typedef struct cp_mfc {
   uint32_t max_depth;
   uint32_t max_leaf;
   uint32_t n_entries; /* leaf entries (rules times their copies) */
-  cp_mfc_tree_t tree[CP_MFC_MAX_TREES]; /* ascending min_prio */
+  cp_mfc_tree_t tree[CP_MFC_MAX_TREES]; /* ascending level, then min_prio */
   uint64_t memory_bytes;
 } cp_mfc_t;
 

@@ -567,7 +567,8 @@ static void grp_free(grp_t *g)
  * or -1 (out of memory). */
 static int partition(const cp_mfc_builder_t *b, uint32_t flags, const uint32_t *order,
                      uint32_t from, uint32_t to, uint32_t *part, const uint32_t *rank,
-                     uint32_t level, grp_t *grp, uint32_t *n_grp)
+                     const uint8_t *pcl, uint32_t pc, uint32_t level, grp_t *grp,
+                     uint32_t *n_grp)
 {
   uint32_t D = b->n_dims;
   uint32_t da = 0, db = D == 11 ? 4 : 1;
@@ -575,6 +576,8 @@ static int partition(const cp_mfc_builder_t *b, uint32_t flags, const uint32_t *
   for (uint32_t g = 0; g < CP_MFC_N_SIGS; g++) {
     uint32_t m = 0;
     for (uint32_t i = from; i < to; i++) {
+      if (pcl[order[i]] != pc)
+        continue;
       const cp_mfc_range_t *box = b->box + (size_t)order[i] * D;
       uint32_t sig = 0;
       if (D > 1) {
@@ -664,8 +667,9 @@ cp_mfc_t *cp_mfc_build(const cp_mfc_builder_t *b, uint32_t flags)
   uint32_t *order = malloc((size_t)(n ? n : 1) * sizeof(*order));
   uint32_t *part = malloc((size_t)(n ? n : 1) * sizeof(*part));
   uint32_t *rank = malloc((size_t)(n ? n : 1) * sizeof(*rank));
+  uint8_t *pcl = malloc(n ? n : 1);
   cp_mfc_t *t = calloc(1, sizeof(*t));
-  if (!order || !part || !rank || !t)
+  if (!order || !part || !rank || !pcl || !t)
     goto fail;
   for (uint32_t i = 0; i < n; i++)
     order[i] = i;
@@ -689,6 +693,7 @@ cp_mfc_t *cp_mfc_build(const cp_mfc_builder_t *b, uint32_t flags)
       free(order);
       free(part);
       free(rank);
+      free(pcl);
       return t;
     }
     if (rc == -1)
@@ -726,10 +731,41 @@ cp_mfc_t *cp_mfc_build(const cp_mfc_builder_t *b, uint32_t flags)
    * together, and a key answered in level 1 skips level 2, whose min_prio is past it */
   uint32_t L1 = H ? n / LEVEL_DIV : H;
   L1 = L1 > H ? L1 : H;
-  if (L1 > H && partition(b, flags, order, H, L1, part, rank, 1, grp, &n_grp) != 0)
-    goto fail_grp;
-  if (partition(b, flags, order, L1, n, part, rank, L1 > H ? 2 : 1, grp, &n_grp) != 0)
-    goto fail_grp;
+  /* within a level, rules are also split by their range in the last dimension (the
+   * protocol in the 5-tuple and policy layouts): the two commonest single values past the
+   * head get partitions of their own (classes 1 and 2), the rest share class 0. Each
+   * tree keeps the hull of its rules in that dimension and a key outside it skips the
+   * tree: a key of another protocol does not walk the TCP or UDP trees. */
+  uint32_t fd = D - 1, pv[2] = {0, 0}, pn[2] = {0, 0};
+  for (uint32_t r = 0; r < 2; r++) {
+    /* the commonest point value (majority vote, then counted), then the next one */
+    uint32_t cand = 0, cnt = 0, c = 0;
+    for (uint32_t i = H; i < n; i++) {
+      const cp_mfc_range_t *x = b->box + (size_t)order[i] * D + fd;
+      if (x->lo != x->hi || (r == 1 && pn[0] && x->lo == pv[0]))
+        continue;
+      if (!cnt)
+        cand = x->lo;
+      cnt = cand == x->lo ? cnt + 1 : cnt - 1;
+    }
+    for (uint32_t i = H; i < n; i++) {
+      const cp_mfc_range_t *x = b->box + (size_t)order[i] * D + fd;
+      c += x->lo == x->hi && x->lo == cand;
+    }
+    pv[r] = cand;
+    pn[r] = (r == 0 || !pn[0] || cand != pv[0]) && c >= (n - H) / 16 ? c : 0;
+  }
+  for (uint32_t i = 0; i < n; i++) {
+    const cp_mfc_range_t *x = b->box + (size_t)i * D + fd;
+    pcl[i] = x->lo != x->hi ? 0 : pn[0] && x->lo == pv[0] ? 1 : pn[1] && x->lo == pv[1] ? 2 : 0;
+  }
+  for (uint32_t pc = 0; L1 > H && pc < CP_MFC_N_PCLASS; pc++)
+    if (partition(b, flags, order, H, L1, part, rank, pcl, pc, 1, grp, &n_grp) != 0)
+      goto fail_grp;
+  for (uint32_t pc = 0; pc < CP_MFC_N_PCLASS; pc++)
+    if (partition(b, flags, order, L1, n, part, rank, pcl, pc, L1 > H ? 2 : 1, grp, &n_grp) !=
+        0)
+      goto fail_grp;
   for (uint32_t g = 0; g < n_grp; g++) {
     if (!grp[g].built) {
       if (build_tree(b, flags, grp[g].rules, grp[g].n, UINT64_MAX, &grp[g].tree, &grp[g].st) !=
@@ -742,6 +778,18 @@ cp_mfc_t *cp_mfc_build(const cp_mfc_builder_t *b, uint32_t flags)
     cp_mfc_tree_t tr = grp[g].tree;
     const cp_mfc_t *st = &grp[g].st;
     tr.level = grp[g].level;
+    {
+      /* the hull of the tree's rules in the last dimension, sign-flipped */
+      const uint32_t *rl = grp[g].rules ? grp[g].rules : order; /* the head: order[0..H) */
+      uint32_t lo = UINT32_MAX, hi = 0;
+      for (uint32_t i = 0; i < grp[g].n; i++) {
+        const cp_mfc_range_t *x = b->box + (size_t)rl[i] * D + fd;
+        lo = x->lo < lo ? x->lo : lo;
+        hi = x->hi > hi ? x->hi : hi;
+      }
+      tr.flo = (int32_t)(lo ^ CP_MFC_SIGN);
+      tr.fhi = (int32_t)(hi ^ CP_MFC_SIGN);
+    }
     t->n_nodes += st->n_nodes;
     t->n_leaves += st->n_leaves;
     t->n_entries += st->n_entries;
@@ -763,6 +811,7 @@ cp_mfc_t *cp_mfc_build(const cp_mfc_builder_t *b, uint32_t flags)
   free(order);
   free(part);
   free(rank);
+  free(pcl);
   return t;
 fail_grp:
   for (uint32_t g = 0; g < n_grp; g++)
@@ -771,6 +820,7 @@ fail:
   free(order);
   free(part);
   free(rank);
+  free(pcl);
   cp_mfc_free(t);
   return NULL;
 }
@@ -975,9 +1025,9 @@ static __attribute__((noinline)) void later_trees(const cp_mfc_t *t, const v4i *
       if (!m)
         break; /* later levels' min_prio are larger still */
     }
-    const v4i *pk[CHUNK * CP_MFC_N_SIGS];
-    uint32_t pw[CHUNK * CP_MFC_N_SIGS];
-    uint8_t pt[CHUNK * CP_MFC_N_SIGS];
+    const v4i *pk[CHUNK * CP_MFC_N_SIGS * CP_MFC_N_PCLASS];
+    uint32_t pw[CHUNK * CP_MFC_N_SIGS * CP_MFC_N_PCLASS];
+    uint8_t pt[CHUNK * CP_MFC_N_SIGS * CP_MFC_N_PCLASS];
     uint32_t np = 0, lo = UINT32_MAX, hi = 0;
     for (uint32_t tr = t0; tr < t1; tr++) {
       const cp_mfc_tree_t *tree = &t->tree[tr];
@@ -987,7 +1037,8 @@ static __attribute__((noinline)) void later_trees(const cp_mfc_t *t, const v4i *
         pk[np] = key[j];
         pw[np] = j;
         pt[np] = (uint8_t)tr;
-        np += best[j] > tree->min_prio;
+        int32_t kf = key[j][D - 1][0]; /* the flipped key's last dimension */
+        np += (best[j] > tree->min_prio) & (kf >= tree->flo) & (kf <= tree->fhi);
       }
       if (np != before) {
         lo = tree->lock_depth < lo ? tree->lock_depth : lo;

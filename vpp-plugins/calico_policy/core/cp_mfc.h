@@ -77,13 +77,15 @@ typedef struct {
   uint32_t depth;     /* deepest leaf (nodes on the way) */
   uint32_t lock_depth; /* burst walks: steps taken before checking for early exit */
   uint32_t level;      /* 0: head (or the only tree); trees of one level are walked together */
+  int32_t flo, fhi;    /* hull of the rules in the last dimension, ^ CP_MFC_SIGN */
 } cp_mfc_tree_t;
 
 /* Rules are partitioned by which of the two address dimensions are "large" (wider than
  * CP_MFC_LARGE_SPAN): a tree whose rules are all narrow in a dimension can cut that
  * dimension without copying rules into both halves (the EffiCuts/CutSplit idea). */
 #define CP_MFC_N_SIGS 4   /* address-shape partitions */
-#define CP_MFC_MAX_TREES 9 /* a head tree (the first rules), then per level (2) one per partition */
+#define CP_MFC_N_PCLASS 3  /* classes by the last dimension (protocol): 2 common values, others */
+#define CP_MFC_MAX_TREES 25 /* a head tree (the first rules), then per level (2) one per partition */
 #define CP_MFC_LARGE_SPAN 0x00ffffffu
 
 typedef struct cp_mfc {

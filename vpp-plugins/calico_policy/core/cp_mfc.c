@@ -21,6 +21,7 @@
 #define HEAD_DIV 16     /* the first n / 16 rules form a head tree */
 #define HEAD_MIN 16     /* ... of at least 16 rules */
 #define HEAD_MAX 1024   /* ... and at most 1024 (halved until within budget) */
+#define ABSORB_BUDGET 32 /* the head with level 1's class-0 rules: copies per rule */
 #define LEVEL_DIV 4     /* with a head, rules past it up to n / 4 are partitioned apart */
 #define GROUP 32       /* keys walked through the first tree in lockstep */
 #define PGROUP 16      /* (key, tree) pairs walked through the later trees in lockstep */
@@ -707,10 +708,44 @@ cp_mfc_t *cp_mfc_build(const cp_mfc_builder_t *b, uint32_t flags)
   grp_t grp[CP_MFC_MAX_TREES];
   uint32_t n_grp = 0;
   memset(grp, 0, sizeof(grp));
+  /* within a level, rules are also split by their range in the last dimension (the
+   * protocol in the 5-tuple and policy layouts): the two commonest single values (each
+   * kept when it holds >= n / 16 rules) get partitions of their own (classes 1 and 2),
+   * the rest share class 0. Each tree keeps the hull of its rules in that dimension and
+   * a key outside it skips the tree: a key of another protocol does not walk the TCP or
+   * UDP trees. */
+  uint32_t fd = D - 1, pv[2] = {0, 0}, pn[2] = {0, 0};
+  for (uint32_t r = 0; r < 2; r++) {
+    /* the commonest point value (majority vote, then counted), then the next one */
+    uint32_t cand = 0, cnt = 0, c = 0;
+    for (uint32_t i = 0; i < n; i++) {
+      const cp_mfc_range_t *x = b->box + (size_t)order[i] * D + fd;
+      if (x->lo != x->hi || (r == 1 && pn[0] && x->lo == pv[0]))
+        continue;
+      if (!cnt)
+        cand = x->lo;
+      cnt = cand == x->lo ? cnt + 1 : cnt - 1;
+    }
+    for (uint32_t i = 0; i < n; i++) {
+      const cp_mfc_range_t *x = b->box + (size_t)order[i] * D + fd;
+      c += x->lo == x->hi && x->lo == cand;
+    }
+    pv[r] = cand;
+    pn[r] = (r == 0 || !pn[0] || cand != pv[0]) && c >= n / 16 ? c : 0;
+  }
+  for (uint32_t i = 0; i < n; i++) {
+    const cp_mfc_range_t *x = b->box + (size_t)i * D + fd;
+    pcl[i] = x->lo != x->hi ? 0 : pn[0] && x->lo == pv[0] ? 1 : pn[1] && x->lo == pv[1] ? 2 : 0;
+  }
   /* the head: the first rules in priority order, of every shape, in a tree of their own,
    * walked first; a key matched there (often most keys: the first rules of a list tend to
-   * be its broadest) skips every later tree, whose min_prio is past the head */
-  uint32_t H = n >= HEAD_FROM ? n / HEAD_DIV : 0;
+   * be its broadest) skips every later tree, whose min_prio is past the head. With a
+   * level 1 (below), the head also takes level 1's class-0 rules (other protocols than
+   * the two common ones) when they at most double it and it stays within ABSORB_BUDGET
+   * copies per rule: a key of another protocol is then decided by the head alone (level
+   * 1's other trees do not hold its protocol, and level 2 comes after its answer when
+   * that lies before n / LEVEL_DIV) */
+  uint32_t H = n >= HEAD_FROM ? n / HEAD_DIV : 0, L1 = 0, absorb = 0;
   H = H > HEAD_MAX ? HEAD_MAX : H;
   for (; H >= HEAD_MIN; H /= 2) {
     int rc = build_tree(b, flags, order, H, (uint64_t)H * BUDGET + 4096, &grp[0].tree,
@@ -724,42 +759,40 @@ cp_mfc_t *cp_mfc_build(const cp_mfc_builder_t *b, uint32_t flags)
       break;
     }
   }
+  L1 = n_grp && n / LEVEL_DIV > H ? n / LEVEL_DIV : H;
+  if (n_grp && L1 > H) {
+    /* one attempt at the head with level 1's class-0 rules */
+    uint32_t m = 0;
+    for (uint32_t i = 0; i < L1; i++)
+      if (i < H || !pcl[order[i]])
+        part[m++] = order[i];
+    grp_t hd;
+    memset(&hd, 0, sizeof(hd));
+    int rc = 1;
+    if (m > H && m - H <= H)
+      rc = build_tree(b, flags, part, m, (uint64_t)m * ABSORB_BUDGET + 4096, &hd.tree, &hd.st);
+    if (rc == -1)
+      goto fail_grp;
+    if (rc == 0) {
+      hd.built = 1;
+      hd.n = m;
+      hd.rules = malloc((size_t)m * sizeof(uint32_t));
+      if (!hd.rules) {
+        grp_free(&hd);
+        goto fail_grp;
+      }
+      memcpy(hd.rules, part, (size_t)m * sizeof(uint32_t));
+      grp_free(&grp[0]);
+      grp[0] = hd;
+      absorb = 1;
+    }
+  }
   if (!n_grp)
-    H = 0;
+    H = L1 = 0;
   /* with a head, the rules past it up to n / LEVEL_DIV are partitioned on their own
    * (level 1) and the rest separately (level 2): the lookup walks a level's trees
    * together, and a key answered in level 1 skips level 2, whose min_prio is past it */
-  uint32_t L1 = H ? n / LEVEL_DIV : H;
-  L1 = L1 > H ? L1 : H;
-  /* within a level, rules are also split by their range in the last dimension (the
-   * protocol in the 5-tuple and policy layouts): the two commonest single values past the
-   * head get partitions of their own (classes 1 and 2), the rest share class 0. Each
-   * tree keeps the hull of its rules in that dimension and a key outside it skips the
-   * tree: a key of another protocol does not walk the TCP or UDP trees. */
-  uint32_t fd = D - 1, pv[2] = {0, 0}, pn[2] = {0, 0};
-  for (uint32_t r = 0; r < 2; r++) {
-    /* the commonest point value (majority vote, then counted), then the next one */
-    uint32_t cand = 0, cnt = 0, c = 0;
-    for (uint32_t i = H; i < n; i++) {
-      const cp_mfc_range_t *x = b->box + (size_t)order[i] * D + fd;
-      if (x->lo != x->hi || (r == 1 && pn[0] && x->lo == pv[0]))
-        continue;
-      if (!cnt)
-        cand = x->lo;
-      cnt = cand == x->lo ? cnt + 1 : cnt - 1;
-    }
-    for (uint32_t i = H; i < n; i++) {
-      const cp_mfc_range_t *x = b->box + (size_t)order[i] * D + fd;
-      c += x->lo == x->hi && x->lo == cand;
-    }
-    pv[r] = cand;
-    pn[r] = (r == 0 || !pn[0] || cand != pv[0]) && c >= (n - H) / 16 ? c : 0;
-  }
-  for (uint32_t i = 0; i < n; i++) {
-    const cp_mfc_range_t *x = b->box + (size_t)i * D + fd;
-    pcl[i] = x->lo != x->hi ? 0 : pn[0] && x->lo == pv[0] ? 1 : pn[1] && x->lo == pv[1] ? 2 : 0;
-  }
-  for (uint32_t pc = 0; L1 > H && pc < CP_MFC_N_PCLASS; pc++)
+  for (uint32_t pc = absorb; L1 > H && pc < CP_MFC_N_PCLASS; pc++)
     if (partition(b, flags, order, H, L1, part, rank, pcl, pc, 1, grp, &n_grp) != 0)
       goto fail_grp;
   for (uint32_t pc = 0; pc < CP_MFC_N_PCLASS; pc++)

@@ -4,8 +4,8 @@
  * cuts at rule endpoints, but multi-way (a node cuts one dimension into up to 8
  * intervals); leaves hold at most a few rules, in priority order, with their boxes
  * inline so a leaf scan touches no other memory. Sets that replicate too much in one tree
- * are split into a head tree (their first rules) and partitions by address shape. The
- * built trees are immutable.
+ * are split into a head tree (their first rules) and partitions by priority level,
+ * protocol class and address shape. The built trees are immutable.
  *
  * Lookup cost is the trees' depth (a few levels for the usual rule sets) plus bounded
  * leaf scans, independent of the number of rules; bursts walk 32 packets through a tree
@@ -84,8 +84,8 @@ typedef struct {
  * CP_MFC_LARGE_SPAN): a tree whose rules are all narrow in a dimension can cut that
  * dimension without copying rules into both halves (the EffiCuts/CutSplit idea). */
 #define CP_MFC_N_SIGS 4   /* address-shape partitions */
-#define CP_MFC_N_PCLASS 3  /* classes by the last dimension (protocol): 2 common values, others */
-#define CP_MFC_MAX_TREES 25 /* a head tree (the first rules), then per level (2) one per partition */
+#define CP_MFC_N_PCLASS 3  /* classes by the last dimension (protocol): 2 common values, rest */
+#define CP_MFC_MAX_TREES 25 /* a head tree, then per level (2) and class one per partition */
 #define CP_MFC_LARGE_SPAN 0x00ffffffu
 
 typedef struct cp_mfc {

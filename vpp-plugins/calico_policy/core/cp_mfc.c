@@ -21,6 +21,8 @@
 #define HEAD_DIV 16     /* the first n / 16 rules form a head tree */
 #define HEAD_MIN 16     /* ... of at least 16 rules */
 #define HEAD_MAX 1024   /* ... and at most 1024 (halved until within budget) */
+#define ABSORB_BUDGET 32 /* the head with level 1's class-0 rules: copies per rule */
+#define LEVEL_DIV 4     /* with a head, rules past it up to n / 4 are partitioned apart */
 #define GROUP 32       /* keys walked through the first tree in lockstep */
 #define PGROUP 16      /* (key, tree) pairs walked through the later trees in lockstep */
 #define CHUNK 64       /* keys prepared together; each tree walks its survivors among them */
@@ -545,6 +547,7 @@ typedef struct {
   uint32_t *rules;
   uint32_t n;
   int built;
+  uint32_t level;
   cp_mfc_tree_t tree;
   cp_mfc_t st;
 } grp_t;
@@ -557,13 +560,117 @@ static void grp_free(grp_t *g)
   memset(g, 0, sizeof(*g));
 }
 
+/* Partition rules order[from..to) (ascending priority) by which of the leading words of
+ * the source and destination addresses are large, then merge small partitions while the
+ * merged tree stays within the replication budget (every tree walked costs a walk and a
+ * leaf scan per packet). Appends the groups to grp[*n_grp...], each tagged with `level`;
+ * `part` is scratch (n words), rank[i] is rule i's position in priority order. Returns 0
+ * or -1 (out of memory). */
+static int partition(const cp_mfc_builder_t *b, uint32_t flags, const uint32_t *order,
+                     uint32_t from, uint32_t to, uint32_t *part, const uint32_t *rank,
+                     const uint8_t *pcl, uint32_t pc, uint32_t level, grp_t *grp,
+                     uint32_t *n_grp)
+{
+  uint32_t D = b->n_dims;
+  uint32_t da = 0, db = D == 11 ? 4 : 1;
+  uint32_t first = *n_grp, ng = *n_grp; /* this level's groups: grp[first..ng) */
+  for (uint32_t g = 0; g < CP_MFC_N_SIGS; g++) {
+    uint32_t m = 0;
+    for (uint32_t i = from; i < to; i++) {
+      if (pcl[order[i]] != pc)
+        continue;
+      const cp_mfc_range_t *box = b->box + (size_t)order[i] * D;
+      uint32_t sig = 0;
+      if (D > 1) {
+        sig |= (box[da].hi - box[da].lo) > CP_MFC_LARGE_SPAN ? 1u : 0u;
+        sig |= (box[db].hi - box[db].lo) > CP_MFC_LARGE_SPAN ? 2u : 0u;
+      }
+      if (sig == g)
+        part[m++] = order[i];
+    }
+    if (!m)
+      continue;
+    memset(&grp[ng], 0, sizeof(grp[ng])); /* may hold a stale copy of a merged group */
+    grp[ng].rules = malloc((size_t)m * sizeof(uint32_t));
+    if (!grp[ng].rules) {
+      *n_grp = ng;
+      return -1;
+    }
+    memcpy(grp[ng].rules, part, (size_t)m * sizeof(uint32_t));
+    grp[ng].n = m;
+    grp[ng].level = level;
+    ng++;
+  }
+  *n_grp = ng;
+  for (uint32_t tries = 0; ng > first + 1 && tries < MERGE_TRIES;) {
+    /* the smallest group with each larger one, smallest first */
+    uint32_t sm = first;
+    for (uint32_t g = first + 1; g < ng; g++)
+      if (grp[g].n < grp[sm].n)
+        sm = g;
+    uint32_t oth[CP_MFC_MAX_TREES], n_oth = 0; /* the others, ascending size */
+    for (uint32_t g = first; g < ng; g++) {
+      if (g == sm)
+        continue;
+      uint32_t k = n_oth++;
+      while (k > 0 && grp[oth[k - 1]].n > grp[g].n) {
+        oth[k] = oth[k - 1];
+        k--;
+      }
+      oth[k] = g;
+    }
+    int merged = 0;
+    for (uint32_t k = 0; k < n_oth && !merged && tries < MERGE_TRIES; k++) {
+      uint32_t o = oth[k];
+      if (grp[sm].n + grp[o].n > MERGE_MAX)
+        break;
+      grp_t u;
+      memset(&u, 0, sizeof(u));
+      u.n = grp[sm].n + grp[o].n;
+      u.level = level;
+      u.rules = malloc((size_t)u.n * sizeof(uint32_t));
+      if (!u.rules)
+        return -1;
+      for (uint32_t i = 0, j = 0, w = 0; w < u.n; w++)
+        u.rules[w] = j >= grp[o].n || (i < grp[sm].n && rank[grp[sm].rules[i]] <
+                                                           rank[grp[o].rules[j]])
+                         ? grp[sm].rules[i++]
+                         : grp[o].rules[j++];
+      tries++;
+      int rc = build_tree(b, flags, u.rules, u.n, (uint64_t)u.n * BUDGET + 4096, &u.tree,
+                          &u.st);
+      if (rc == -1) {
+        free(u.rules);
+        return -1;
+      }
+      if (rc != 0) {
+        free(u.rules);
+        continue;
+      }
+      u.built = 1;
+      grp_free(&grp[sm]);
+      grp_free(&grp[o]);
+      uint32_t lo_i = sm < o ? sm : o, hi_i = sm < o ? o : sm;
+      grp[lo_i] = u;
+      grp[hi_i] = grp[--ng];
+      *n_grp = ng;
+      merged = 1;
+    }
+    if (!merged)
+      break;
+  }
+  return 0;
+}
+
 cp_mfc_t *cp_mfc_build(const cp_mfc_builder_t *b, uint32_t flags)
 {
   uint32_t n = b->n, D = b->n_dims;
   uint32_t *order = malloc((size_t)(n ? n : 1) * sizeof(*order));
   uint32_t *part = malloc((size_t)(n ? n : 1) * sizeof(*part));
+  uint32_t *rank = malloc((size_t)(n ? n : 1) * sizeof(*rank));
+  uint8_t *pcl = malloc(n ? n : 1);
   cp_mfc_t *t = calloc(1, sizeof(*t));
-  if (!order || !part || !t)
+  if (!order || !part || !rank || !pcl || !t)
     goto fail;
   for (uint32_t i = 0; i < n; i++)
     order[i] = i;
@@ -586,6 +693,8 @@ cp_mfc_t *cp_mfc_build(const cp_mfc_builder_t *b, uint32_t flags)
       t->n_trees = 1;
       free(order);
       free(part);
+      free(rank);
+      free(pcl);
       return t;
     }
     if (rc == -1)
@@ -594,17 +703,49 @@ cp_mfc_t *cp_mfc_build(const cp_mfc_builder_t *b, uint32_t flags)
     t->n_nodes = t->n_leaves = t->n_entries = t->max_depth = t->max_leaf = 0;
     t->memory_bytes = sizeof(*t);
   }
-  /* partition by which of the leading words of the source and destination addresses
-   * are large; then merge small partitions while the merged tree stays within the
-   * replication budget (every tree walked costs a walk and a leaf scan per packet) */
-  uint32_t da = 0, db = D == 11 ? 4 : 1;
+  for (uint32_t i = 0; i < n; i++)
+    rank[order[i]] = i; /* position in priority order */
   grp_t grp[CP_MFC_MAX_TREES];
   uint32_t n_grp = 0;
   memset(grp, 0, sizeof(grp));
+  /* within a level, rules are also split by their range in the last dimension (the
+   * protocol in the 5-tuple and policy layouts): the two commonest single values (each
+   * kept when it holds >= n / 16 rules) get partitions of their own (classes 1 and 2),
+   * the rest share class 0. Each tree keeps the hull of its rules in that dimension and
+   * a key outside it skips the tree: a key of another protocol does not walk the TCP or
+   * UDP trees. */
+  uint32_t fd = D - 1, pv[2] = {0, 0}, pn[2] = {0, 0};
+  for (uint32_t r = 0; r < 2; r++) {
+    /* the commonest point value (majority vote, then counted), then the next one */
+    uint32_t cand = 0, cnt = 0, c = 0;
+    for (uint32_t i = 0; i < n; i++) {
+      const cp_mfc_range_t *x = b->box + (size_t)order[i] * D + fd;
+      if (x->lo != x->hi || (r == 1 && pn[0] && x->lo == pv[0]))
+        continue;
+      if (!cnt)
+        cand = x->lo;
+      cnt = cand == x->lo ? cnt + 1 : cnt - 1;
+    }
+    for (uint32_t i = 0; i < n; i++) {
+      const cp_mfc_range_t *x = b->box + (size_t)order[i] * D + fd;
+      c += x->lo == x->hi && x->lo == cand;
+    }
+    pv[r] = cand;
+    pn[r] = (r == 0 || !pn[0] || cand != pv[0]) && c >= n / 16 ? c : 0;
+  }
+  for (uint32_t i = 0; i < n; i++) {
+    const cp_mfc_range_t *x = b->box + (size_t)i * D + fd;
+    pcl[i] = x->lo != x->hi ? 0 : pn[0] && x->lo == pv[0] ? 1 : pn[1] && x->lo == pv[1] ? 2 : 0;
+  }
   /* the head: the first rules in priority order, of every shape, in a tree of their own,
    * walked first; a key matched there (often most keys: the first rules of a list tend to
-   * be its broadest) skips every later tree, whose min_prio is past the head */
-  uint32_t H = n >= HEAD_FROM ? n / HEAD_DIV : 0;
+   * be its broadest) skips every later tree, whose min_prio is past the head. With a
+   * level 1 (below), the head also takes level 1's class-0 rules (other protocols than
+   * the two common ones) when they at most double it and it stays within ABSORB_BUDGET
+   * copies per rule: a key of another protocol is then decided by the head alone (level
+   * 1's other trees do not hold its protocol, and level 2 comes after its answer when
+   * that lies before n / LEVEL_DIV) */
+  uint32_t H = n >= HEAD_FROM ? n / HEAD_DIV : 0, L1 = 0, absorb = 0;
   H = H > HEAD_MAX ? HEAD_MAX : H;
   for (; H >= HEAD_MIN; H /= 2) {
     int rc = build_tree(b, flags, order, H, (uint64_t)H * BUDGET + 4096, &grp[0].tree,
@@ -618,87 +759,46 @@ cp_mfc_t *cp_mfc_build(const cp_mfc_builder_t *b, uint32_t flags)
       break;
     }
   }
-  if (!n_grp)
-    H = 0;
-  uint32_t first = n_grp; /* groups past the head */
-  for (uint32_t g = 0; g < CP_MFC_N_SIGS; g++) {
+  L1 = n_grp && n / LEVEL_DIV > H ? n / LEVEL_DIV : H;
+  if (n_grp && L1 > H) {
+    /* one attempt at the head with level 1's class-0 rules */
     uint32_t m = 0;
-    for (uint32_t i = H; i < n; i++) {
-      const cp_mfc_range_t *box = b->box + (size_t)order[i] * D;
-      uint32_t sig = 0;
-      if (D > 1) {
-        sig |= (box[da].hi - box[da].lo) > CP_MFC_LARGE_SPAN ? 1u : 0u;
-        sig |= (box[db].hi - box[db].lo) > CP_MFC_LARGE_SPAN ? 2u : 0u;
-      }
-      if (sig == g)
+    for (uint32_t i = 0; i < L1; i++)
+      if (i < H || !pcl[order[i]])
         part[m++] = order[i];
-    }
-    if (!m)
-      continue;
-    grp[n_grp].rules = malloc((size_t)m * sizeof(uint32_t));
-    if (!grp[n_grp].rules)
+    grp_t hd;
+    memset(&hd, 0, sizeof(hd));
+    int rc = 1;
+    if (m > H && m - H <= H)
+      rc = build_tree(b, flags, part, m, (uint64_t)m * ABSORB_BUDGET + 4096, &hd.tree, &hd.st);
+    if (rc == -1)
       goto fail_grp;
-    memcpy(grp[n_grp].rules, part, (size_t)m * sizeof(uint32_t));
-    grp[n_grp].n = m;
-    n_grp++;
-  }
-  for (uint32_t i = 0; i < n; i++)
-    part[order[i]] = i; /* rank: position in priority order */
-  for (uint32_t tries = 0; n_grp > first + 1 && tries < MERGE_TRIES;) {
-    /* the smallest group with each larger one, smallest first (the head stays alone) */
-    uint32_t sm = first;
-    for (uint32_t g = first + 1; g < n_grp; g++)
-      if (grp[g].n < grp[sm].n)
-        sm = g;
-    uint32_t oth[CP_MFC_MAX_TREES], n_oth = 0; /* the others, ascending size */
-    for (uint32_t g = first; g < n_grp; g++) {
-      if (g == sm)
-        continue;
-      uint32_t k = n_oth++;
-      while (k > 0 && grp[oth[k - 1]].n > grp[g].n) {
-        oth[k] = oth[k - 1];
-        k--;
-      }
-      oth[k] = g;
-    }
-    int merged = 0;
-    for (uint32_t k = 0; k < n_oth && !merged && tries < MERGE_TRIES; k++) {
-      uint32_t o = oth[k];
-      if (grp[sm].n + grp[o].n > MERGE_MAX)
-        break;
-      grp_t u;
-      memset(&u, 0, sizeof(u));
-      u.n = grp[sm].n + grp[o].n;
-      u.rules = malloc((size_t)u.n * sizeof(uint32_t));
-      if (!u.rules)
-        goto fail_grp;
-      for (uint32_t i = 0, j = 0, w = 0; w < u.n; w++)
-        u.rules[w] = j >= grp[o].n || (i < grp[sm].n && part[grp[sm].rules[i]] <
-                                                           part[grp[o].rules[j]])
-                         ? grp[sm].rules[i++]
-                         : grp[o].rules[j++];
-      tries++;
-      int rc = build_tree(b, flags, u.rules, u.n, (uint64_t)u.n * BUDGET + 4096, &u.tree,
-                          &u.st);
-      if (rc == -1) {
-        free(u.rules);
+    if (rc == 0) {
+      hd.built = 1;
+      hd.n = m;
+      hd.rules = malloc((size_t)m * sizeof(uint32_t));
+      if (!hd.rules) {
+        grp_free(&hd);
         goto fail_grp;
       }
-      if (rc != 0) {
-        free(u.rules);
-        continue;
-      }
-      u.built = 1;
-      grp_free(&grp[sm]);
-      grp_free(&grp[o]);
-      uint32_t lo_i = sm < o ? sm : o, hi_i = sm < o ? o : sm;
-      grp[lo_i] = u;
-      grp[hi_i] = grp[--n_grp];
-      merged = 1;
+      memcpy(hd.rules, part, (size_t)m * sizeof(uint32_t));
+      grp_free(&grp[0]);
+      grp[0] = hd;
+      absorb = 1;
     }
-    if (!merged)
-      break;
   }
+  if (!n_grp)
+    H = L1 = 0;
+  /* with a head, the rules past it up to n / LEVEL_DIV are partitioned on their own
+   * (level 1) and the rest separately (level 2): the lookup walks a level's trees
+   * together, and a key answered in level 1 skips level 2, whose min_prio is past it */
+  for (uint32_t pc = absorb; L1 > H && pc < CP_MFC_N_PCLASS; pc++)
+    if (partition(b, flags, order, H, L1, part, rank, pcl, pc, 1, grp, &n_grp) != 0)
+      goto fail_grp;
+  for (uint32_t pc = 0; pc < CP_MFC_N_PCLASS; pc++)
+    if (partition(b, flags, order, L1, n, part, rank, pcl, pc, L1 > H ? 2 : 1, grp, &n_grp) !=
+        0)
+      goto fail_grp;
   for (uint32_t g = 0; g < n_grp; g++) {
     if (!grp[g].built) {
       if (build_tree(b, flags, grp[g].rules, grp[g].n, UINT64_MAX, &grp[g].tree, &grp[g].st) !=
@@ -710,6 +810,19 @@ cp_mfc_t *cp_mfc_build(const cp_mfc_builder_t *b, uint32_t flags)
   for (uint32_t g = 0; g < n_grp; g++) {
     cp_mfc_tree_t tr = grp[g].tree;
     const cp_mfc_t *st = &grp[g].st;
+    tr.level = grp[g].level;
+    {
+      /* the hull of the tree's rules in the last dimension, sign-flipped */
+      const uint32_t *rl = grp[g].rules ? grp[g].rules : order; /* the head: order[0..H) */
+      uint32_t lo = UINT32_MAX, hi = 0;
+      for (uint32_t i = 0; i < grp[g].n; i++) {
+        const cp_mfc_range_t *x = b->box + (size_t)rl[i] * D + fd;
+        lo = x->lo < lo ? x->lo : lo;
+        hi = x->hi > hi ? x->hi : hi;
+      }
+      tr.flo = (int32_t)(lo ^ CP_MFC_SIGN);
+      tr.fhi = (int32_t)(hi ^ CP_MFC_SIGN);
+    }
     t->n_nodes += st->n_nodes;
     t->n_leaves += st->n_leaves;
     t->n_entries += st->n_entries;
@@ -719,9 +832,10 @@ cp_mfc_t *cp_mfc_build(const cp_mfc_builder_t *b, uint32_t flags)
     grp[g].built = 0; /* now owned by t */
     free(grp[g].rules);
     grp[g].rules = NULL;
-    /* insert keeping ascending min_prio */
+    /* insert keeping ascending (level, min_prio) */
     uint32_t k = t->n_trees++;
-    while (k > 0 && t->tree[k - 1].min_prio > tr.min_prio) {
+    while (k > 0 && (t->tree[k - 1].level > tr.level ||
+                     (t->tree[k - 1].level == tr.level && t->tree[k - 1].min_prio > tr.min_prio))) {
       t->tree[k] = t->tree[k - 1];
       k--;
     }
@@ -729,6 +843,8 @@ cp_mfc_t *cp_mfc_build(const cp_mfc_builder_t *b, uint32_t flags)
   }
   free(order);
   free(part);
+  free(rank);
+  free(pcl);
   return t;
 fail_grp:
   for (uint32_t g = 0; g < n_grp; g++)
@@ -736,6 +852,8 @@ fail_grp:
 fail:
   free(order);
   free(part);
+  free(rank);
+  free(pcl);
   cp_mfc_free(t);
   return NULL;
 }
@@ -910,6 +1028,69 @@ static inline uint32_t leaf_first_prio(const uint32_t *leaf, const v4i *key, con
   return UINT32_MAX;
 }
 
+/* The trees past the first, for the keys of a chunk: every (undecided key, tree whose
+ * min_prio is past the key's best so far) pair of one level, walked together PGROUP at a
+ * time whatever their trees (a key undecided by the first tree usually walks all of the
+ * level's trees: their walks overlap instead of following one another). Out of line:
+ * most chunks need little of it, and the first tree's loop keeps its registers. */
+static __attribute__((noinline)) void later_trees(const cp_mfc_t *t, const v4i *const *key,
+                                                  uint32_t g, const uint32_t D, uint32_t *best)
+{
+  /* one level of trees at a time (see cp_mfc_build): a key answered in a level skips the
+   * next levels' trees, whose min_prio lie past its answer */
+  uint32_t left[CHUNK]; /* the keys a tree of the level can improve (t0 has the least min_prio) */
+  uint32_t m = 0;
+  for (uint32_t j = 0; j < g; j++) {
+    left[m] = j;
+    m += best[j] > t->tree[1].min_prio;
+  }
+  for (uint32_t t0 = 1, t1; t0 < t->n_trees && m; t0 = t1) {
+    for (t1 = t0 + 1; t1 < t->n_trees && t->tree[t1].level == t->tree[t0].level; t1++)
+      ;
+    if (t0 > 1) {
+      /* the previous level's keys that this level can still improve */
+      uint32_t m2 = 0;
+      for (uint32_t i = 0; i < m; i++) {
+        left[m2] = left[i];
+        m2 += best[left[i]] > t->tree[t0].min_prio;
+      }
+      m = m2;
+      if (!m)
+        break; /* later levels' min_prio are larger still */
+    }
+    const v4i *pk[CHUNK * CP_MFC_N_SIGS * CP_MFC_N_PCLASS];
+    uint32_t pw[CHUNK * CP_MFC_N_SIGS * CP_MFC_N_PCLASS];
+    uint8_t pt[CHUNK * CP_MFC_N_SIGS * CP_MFC_N_PCLASS];
+    uint32_t np = 0, lo = UINT32_MAX, hi = 0;
+    for (uint32_t tr = t0; tr < t1; tr++) {
+      const cp_mfc_tree_t *tree = &t->tree[tr];
+      uint32_t before = np;
+      for (uint32_t i = 0; i < m; i++) {
+        uint32_t j = left[i];
+        pk[np] = key[j];
+        pw[np] = j;
+        pt[np] = (uint8_t)tr;
+        int32_t kf = key[j][D - 1][0]; /* the flipped key's last dimension */
+        np += (best[j] > tree->min_prio) & (kf >= tree->flo) & (kf <= tree->fhi);
+      }
+      if (np != before) {
+        lo = tree->lock_depth < lo ? tree->lock_depth : lo;
+        hi = tree->depth > hi ? tree->depth : hi;
+      }
+    }
+    for (uint32_t s = 0; s < np; s += PGROUP) {
+      uint32_t n = np - s < PGROUP ? np - s : PGROUP;
+      const uint32_t *leaf[GROUP];
+      walk_pairs(t, pk + s, pt + s, n, lo, hi, leaf);
+      for (uint32_t i = 0; i < n; i++) {
+        uint32_t p = leaf_first_prio(leaf[i], pk[s + i], D);
+        uint32_t j = pw[s + i];
+        best[j] = p < best[j] ? p : best[j];
+      }
+    }
+  }
+}
+
 /* Trees ascend by min_prio: a key whose best match so far is at or before a tree's
  * min_prio cannot improve there, so it does not walk that tree (nor any later one).
  * Keys are first sign-flipped and broadcast, once per dimension, for the node and leaf
@@ -957,42 +1138,8 @@ static inline void classify_chunk(const cp_mfc_t *t, const uint32_t *k0, uint32_
    * lie close together, right after the first tree's rules, so a key undecided by the
    * first tree usually walks all of them: their walks overlap instead of following one
    * another) */
-  if (t->n_trees > 1) {
-    const v4i *pk[CHUNK * (CP_MFC_MAX_TREES - 1)];
-    uint32_t pw[CHUNK * (CP_MFC_MAX_TREES - 1)];
-    uint8_t pt[CHUNK * (CP_MFC_MAX_TREES - 1)];
-    uint32_t np = 0, lo = UINT32_MAX, hi = 0, m = 0;
-    uint32_t left[CHUNK]; /* the keys a later tree can improve (tree 1 has the least min_prio) */
-    for (uint32_t j = 0; j < g; j++) {
-      left[m] = j;
-      m += best[j] > t->tree[1].min_prio;
-    }
-    for (uint32_t tr = 1; tr < t->n_trees && m; tr++) {
-      const cp_mfc_tree_t *tree = &t->tree[tr];
-      uint32_t before = np;
-      for (uint32_t i = 0; i < m; i++) {
-        uint32_t j = left[i];
-        pk[np] = key[j];
-        pw[np] = j;
-        pt[np] = (uint8_t)tr;
-        np += best[j] > tree->min_prio;
-      }
-      if (np != before) {
-        lo = tree->lock_depth < lo ? tree->lock_depth : lo;
-        hi = tree->depth > hi ? tree->depth : hi;
-      }
-    }
-    for (uint32_t s = 0; s < np; s += PGROUP) {
-      uint32_t n = np - s < PGROUP ? np - s : PGROUP;
-      const uint32_t *leaf[GROUP];
-      walk_pairs(t, pk + s, pt + s, n, lo, hi, leaf);
-      for (uint32_t i = 0; i < n; i++) {
-        uint32_t p = leaf_first_prio(leaf[i], pk[s + i], D);
-        uint32_t j = pw[s + i];
-        best[j] = p < best[j] ? p : best[j];
-      }
-    }
-  }
+  if (t->n_trees > 1)
+    later_trees(t, key, g, D, best);
   for (uint32_t j = 0; j < g; j++)
     results[j] = best[j] == UINT32_MAX ? -1 : (int32_t)best[j];
 }

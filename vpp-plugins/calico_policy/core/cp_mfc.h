@@ -4,8 +4,8 @@
  * cuts at rule endpoints, but multi-way (a node cuts one dimension into up to 8
  * intervals); leaves hold at most a few rules, in priority order, with their boxes
  * inline so a leaf scan touches no other memory. Sets that replicate too much in one tree
- * are split into a head tree (their first rules) and partitions by address shape. The
- * built trees are immutable.
+ * are split into a head tree (their first rules) and partitions by priority level,
+ * protocol class and address shape. The built trees are immutable.
  *
  * Lookup cost is the trees' depth (a few levels for the usual rule sets) plus bounded
  * leaf scans, independent of the number of rules; bursts walk 32 packets through a tree
@@ -76,13 +76,16 @@ typedef struct {
   uint32_t n_rules;
   uint32_t depth;     /* deepest leaf (nodes on the way) */
   uint32_t lock_depth; /* burst walks: steps taken before checking for early exit */
+  uint32_t level;      /* 0: head (or the only tree); trees of one level are walked together */
+  int32_t flo, fhi;    /* hull of the rules in the last dimension, ^ CP_MFC_SIGN */
 } cp_mfc_tree_t;
 
 /* Rules are partitioned by which of the two address dimensions are "large" (wider than
  * CP_MFC_LARGE_SPAN): a tree whose rules are all narrow in a dimension can cut that
  * dimension without copying rules into both halves (the EffiCuts/CutSplit idea). */
 #define CP_MFC_N_SIGS 4   /* address-shape partitions */
-#define CP_MFC_MAX_TREES 5 /* a head tree (the first rules) and one per partition */
+#define CP_MFC_N_PCLASS 3  /* classes by the last dimension (protocol): 2 common values, rest */
+#define CP_MFC_MAX_TREES 25 /* a head tree, then per level (2) and class one per partition */
 #define CP_MFC_LARGE_SPAN 0x00ffffffu
 
 typedef struct cp_mfc {
@@ -94,7 +97,7 @@ typedef struct cp_mfc {
   uint32_t max_depth;
   uint32_t max_leaf;
   uint32_t n_entries; /* leaf entries (rules times their copies) */
-  cp_mfc_tree_t tree[CP_MFC_MAX_TREES]; /* ascending min_prio */
+  cp_mfc_tree_t tree[CP_MFC_MAX_TREES]; /* ascending level, then min_prio */
   uint64_t memory_bytes;
 } cp_mfc_t;
 

@@ -96,8 +96,11 @@ static int32_t single_key(const cp_mfc_t *t, const uint32_t *key)
 
 /* Prefix-shaped addresses over the whole 32-bit space (wildcards among them, so the
  * builder partitions and merges), port ranges, protocols; keys on and just outside every
- * box edge, 0 and UINT32_MAX included: multi-way thresholds at the extremes. */
-static void check_edges(uint32_t n, uint32_t flags, unsigned long long seed)
+ * box edge, 0 and UINT32_MAX included: multi-way thresholds at the extremes. With
+ * `protos`, protocols are single values as in real lists (TCP, UDP, then fewer ICMP, and
+ * wildcards): the builder's protocol classes and per-tree protocol hulls; keys carry
+ * those protocols, others (47) and the box's own. */
+static void check_edges(uint32_t n, uint32_t flags, unsigned long long seed, int protos)
 {
   enum { D = 5, NK = 6000 };
   unsigned long long s = seed;
@@ -117,6 +120,12 @@ static void check_edges(uint32_t n, uint32_t flags, unsigned long long seed)
     for (uint32_t d = 2; d < 4; d++)
       bx[d].lo = rnd_range_lo(&s, &bx[d].hi, 65535);
     bx[4].lo = rnd_range_lo(&s, &bx[4].hi, 255);
+    if (protos) {
+      static const uint32_t pr[8] = {6, 6, 6, 6, 17, 17, 1, 256};
+      uint32_t p = pr[cp_test_rand(&s) % 8];
+      bx[4].lo = p == 256 ? 0 : p;
+      bx[4].hi = p == 256 ? 255 : p;
+    }
     CHECK_EQ(cp_mfc_builder_add(b, i, bx), 0);
   }
   cp_mfc_t *t = cp_mfc_build(b, flags);
@@ -138,6 +147,10 @@ static void check_edges(uint32_t n, uint32_t flags, unsigned long long seed)
       default: v = bx[d].lo + (uint32_t)(cp_test_rand(&s) % ((uint64_t)bx[d].hi - bx[d].lo + 1));
       }
       keys[k * D + d] = v;
+    }
+    if (protos && cp_test_rand(&s) % 2) {
+      static const uint32_t kp[4] = {6, 17, 1, 47};
+      keys[k * D + 4] = kp[cp_test_rand(&s) % 4];
     }
   }
   if (n >= 2048)
@@ -165,9 +178,12 @@ static void check_edges(uint32_t n, uint32_t flags, unsigned long long seed)
 
 static void test_first_match_holds_on_box_edges_and_extremes(void)
 {
-  check_edges(300, 0, 11);
-  check_edges(3000, 0, 12);
-  check_edges(3000, CP_MFC_F_FIRST_MATCH_ONLY, 13);
+  check_edges(300, 0, 11, 0);
+  check_edges(3000, 0, 12, 0);
+  check_edges(3000, CP_MFC_F_FIRST_MATCH_ONLY, 13, 0);
+  /* protocol classes: levels, class trees and their hulls, the head's absorb */
+  check_edges(3000, 0, 14, 1);
+  check_edges(6000, CP_MFC_F_FIRST_MATCH_ONLY, 15, 1);
 }
 
 static void test_inverted_range_is_refused(void)

@@ -34,16 +34,25 @@ def vpp2(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Vpp]:
         yield v
 
 
-def test_each_thread_is_a_core_worker_and_translates(vpp2: Vpp) -> None:
-    pg0 = PgLink(vpp2, 0).create(["10.0.0.1/24"])
-    pg1 = PgLink(vpp2, 1).create(["10.1.0.1/24"])
+def _client_and_backend_links(
+    v: Vpp, vip: str, port: int, proto: int, backend_port: int
+) -> tuple[PgLink, PgLink]:
+    """pg0 (clients, 10.0.0.0/24) and pg1 (the backend 10.1.0.10), both with calico_dnat,
+    and one translation vip:port -> 10.1.0.10:backend_port."""
+    pg0 = PgLink(v, 0).create(["10.0.0.1/24"])
+    pg1 = PgLink(v, 1).create(["10.1.0.1/24"])
     pg1.neighbor("10.1.0.10", "02:fe:00:00:01:0a")
-    c = vpp2.client("calico_dnat")
+    c = v.client("calico_dnat")
     for link in (pg0, pg1):
         c.call("calico_dnat_interface_enable_disable", sw_if_index=link.sw_if_index, is_enable=True)
     DnatApi(c).translations_update(
-        [Translation(ip4("10.96.0.10"), 80, PROTO_TCP, (Backend(ip4("10.1.0.10"), 8080),))]
+        [Translation(ip4(vip), port, proto, (Backend(ip4("10.1.0.10"), backend_port),))]
     )
+    return pg0, pg1
+
+
+def test_each_thread_is_a_core_worker_and_translates(vpp2: Vpp) -> None:
+    pg0, pg1 = _client_and_backend_links(vpp2, "10.96.0.10", 80, PROTO_TCP, 8080)
     syn = (
         Ether(src="02:fe:00:00:00:02", dst=pg0.mac)
         / IP(src="10.0.0.2", dst="10.96.0.10")
@@ -220,15 +229,7 @@ def test_a_thread_without_traffic_still_frees_its_expired_sessions(vpp_short_udp
     """calico-dnat-expire: the main thread's process interrupts every thread once a second,
     and the worker's sweep runs although no packet comes."""
     v = vpp_short_udp
-    pg0 = PgLink(v, 0).create(["10.0.0.1/24"])
-    pg1 = PgLink(v, 1).create(["10.1.0.1/24"])
-    pg1.neighbor("10.1.0.10", "02:fe:00:00:01:0a")
-    c = v.client("calico_dnat")
-    for link in (pg0, pg1):
-        c.call("calico_dnat_interface_enable_disable", sw_if_index=link.sw_if_index, is_enable=True)
-    DnatApi(c).translations_update(
-        [Translation(ip4("10.96.0.53"), 53, PROTO_UDP, (Backend(ip4("10.1.0.10"), 5353),))]
-    )
+    pg0, pg1 = _client_and_backend_links(v, "10.96.0.53", 53, PROTO_UDP, 5353)
     queries = [
         Ether(src="02:fe:00:00:00:02", dst=pg0.mac)
         / IP(src="10.0.0.2", dst="10.96.0.53")

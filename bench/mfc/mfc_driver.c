@@ -103,6 +103,8 @@ int main(int argc, char **argv)
   for (uint32_t k = 0; k < t->n_trees; k++)
     printf(" [tree %u: rules %u depth %u nodes %u]", k, t->tree[k].n_rules, t->tree[k].depth,
            t->tree[k].n_nodes);
+  if (t->alt.n_nodes)
+    printf(" [alt head: rules %u depth %u nodes %u]", t->alt.n_rules, t->alt.depth, t->alt.n_nodes);
   printf(" build_ms %.1f memory_bytes %" PRIu64 " ns_per_pkt %.2f\n", build_ms, t->memory_bytes,
          ns_pkt);
   if (check)

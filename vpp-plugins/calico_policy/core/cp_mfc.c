@@ -745,7 +745,7 @@ cp_mfc_t *cp_mfc_build(const cp_mfc_builder_t *b, uint32_t flags)
    * copies per rule: a key of another protocol is then decided by the head alone (level
    * 1's other trees do not hold its protocol, and level 2 comes after its answer when
    * that lies before n / LEVEL_DIV) */
-  uint32_t H = n >= HEAD_FROM ? n / HEAD_DIV : 0, L1 = 0, absorb = 0;
+  uint32_t H = n >= HEAD_FROM ? n / HEAD_DIV : 0, L1 = 0;
   H = H > HEAD_MAX ? HEAD_MAX : H;
   for (; H >= HEAD_MIN; H /= 2) {
     int rc = build_tree(b, flags, order, H, (uint64_t)H * BUDGET + 4096, &grp[0].tree,
@@ -760,31 +760,33 @@ cp_mfc_t *cp_mfc_build(const cp_mfc_builder_t *b, uint32_t flags)
     }
   }
   L1 = n_grp && n / LEVEL_DIV > H ? n / LEVEL_DIV : H;
-  if (n_grp && L1 > H) {
-    /* one attempt at the head with level 1's class-0 rules */
-    uint32_t m = 0;
+  if (n_grp && L1 > H && pn[0]) {
+    /* one attempt at a second head for the keys of other protocols: the head with level
+     * 1's class-0 rules (tree[0] stays the plain head, for the keys of classes 1 and 2) */
+    uint32_t m = 0, c0 = 0;
     for (uint32_t i = 0; i < L1; i++)
-      if (i < H || !pcl[order[i]])
+      if (!pcl[order[i]]) {
         part[m++] = order[i];
-    grp_t hd;
-    memset(&hd, 0, sizeof(hd));
+        c0 += i >= H;
+      }
+    cp_mfc_t st;
+    memset(&st, 0, sizeof(st));
     int rc = 1;
-    if (m > H && m - H <= H)
-      rc = build_tree(b, flags, part, m, (uint64_t)m * ABSORB_BUDGET + 4096, &hd.tree, &hd.st);
+    if (c0 && c0 <= H)
+      rc = build_tree(b, flags, part, m, (uint64_t)m * ABSORB_BUDGET + 4096, &t->alt, &st);
     if (rc == -1)
       goto fail_grp;
     if (rc == 0) {
-      hd.built = 1;
-      hd.n = m;
-      hd.rules = malloc((size_t)m * sizeof(uint32_t));
-      if (!hd.rules) {
-        grp_free(&hd);
-        goto fail_grp;
-      }
-      memcpy(hd.rules, part, (size_t)m * sizeof(uint32_t));
-      grp_free(&grp[0]);
-      grp[0] = hd;
-      absorb = 1;
+      t->alt.flo = INT32_MIN;
+      t->alt.fhi = INT32_MAX;
+      t->alt_p[0] = (int32_t)(pv[0] ^ CP_MFC_SIGN);
+      t->alt_p[1] = (int32_t)((pn[1] ? pv[1] : pv[0]) ^ CP_MFC_SIGN);
+      t->n_nodes += st.n_nodes;
+      t->n_leaves += st.n_leaves;
+      t->n_entries += st.n_entries;
+      t->memory_bytes += st.memory_bytes;
+    } else {
+      memset(&t->alt, 0, sizeof(t->alt));
     }
   }
   if (!n_grp)
@@ -792,7 +794,7 @@ cp_mfc_t *cp_mfc_build(const cp_mfc_builder_t *b, uint32_t flags)
   /* with a head, the rules past it up to n / LEVEL_DIV are partitioned on their own
    * (level 1) and the rest separately (level 2): the lookup walks a level's trees
    * together, and a key answered in level 1 skips level 2, whose min_prio is past it */
-  for (uint32_t pc = absorb; L1 > H && pc < CP_MFC_N_PCLASS; pc++)
+  for (uint32_t pc = 0; L1 > H && pc < CP_MFC_N_PCLASS; pc++)
     if (partition(b, flags, order, H, L1, part, rank, pcl, pc, 1, grp, &n_grp) != 0)
       goto fail_grp;
   for (uint32_t pc = 0; pc < CP_MFC_N_PCLASS; pc++)
@@ -864,6 +866,7 @@ void cp_mfc_free(cp_mfc_t *t)
     return;
   for (uint32_t k = 0; k < t->n_trees; k++)
     tree_free(&t->tree[k]);
+  tree_free(&t->alt);
   free(t);
 }
 
@@ -1006,6 +1009,36 @@ static inline void walk_pairs(const cp_mfc_t *t, const v4i *const *key, const ui
   }
 }
 
+/* Walk g keys in lockstep, the first n0 through tree a and the others through tree b (a
+ * group of the first tree's walk with keys of both heads): each round steps the keys of
+ * both parts, each part for its own tree's depth, so a key of the shallower tree takes
+ * no extra step. */
+static inline void walk_mixed(const cp_mfc_tree_t *a, const cp_mfc_tree_t *b,
+                              const v4i *const *key, uint32_t g, uint32_t n0,
+                              const uint32_t **leaf)
+{
+  const char *na = (const char *)a->nodes, *nb = (const char *)b->nodes;
+  size_t idx[GROUP];
+  for (uint32_t j = 0; j < GROUP; j++)
+    idx[j] = 0;
+  uint32_t da = a->depth, db = b->depth, hi = da > db ? da : db;
+  for (uint32_t s = 0; s < hi; s++) {
+    if (s < da)
+      for (uint32_t j = 0; j < n0; j++)
+        idx[j] = walk_step(na, idx[j], key[j]);
+    if (s < db)
+      for (uint32_t j = n0; j < g; j++)
+        idx[j] = walk_step(nb, idx[j], key[j]);
+  }
+  for (uint32_t j = 0; j < g; j++) {
+    const cp_mfc_tree_t *tr = j < n0 ? a : b;
+    leaf[j] = tr->leaves + ((const cp_mfc_node_t *)(const void *)((const char *)tr->nodes +
+                                                                   idx[j] * 8))->thr[1];
+    __builtin_prefetch(leaf[j]);
+    __builtin_prefetch(leaf[j] + 16);
+  }
+}
+
 static inline uint32_t leaf_first_prio(const uint32_t *leaf, const v4i *key, const uint32_t D)
 {
   uint32_t cnt = leaf[0], P = CP_MFC_PAD4(cnt);
@@ -1033,26 +1066,46 @@ static inline uint32_t leaf_first_prio(const uint32_t *leaf, const v4i *key, con
  * time whatever their trees (a key undecided by the first tree usually walks all of the
  * level's trees: their walks overlap instead of following one another). Out of line:
  * most chunks need little of it, and the first tree's loop keeps its registers. */
-static __attribute__((noinline)) void later_trees(const cp_mfc_t *t, const v4i *const *key,
-                                                  uint32_t g, const uint32_t D, uint32_t *best)
+static inline void later_trees_impl(const cp_mfc_t *t, const v4i *const *key,
+                                    const uint8_t *alt, uint32_t g, const uint32_t D,
+                                    uint32_t *best, const int has_alt)
 {
   /* one level of trees at a time (see cp_mfc_build): a key answered in a level skips the
    * next levels' trees, whose min_prio lie past its answer */
   uint32_t left[CHUNK]; /* the keys a tree of the level can improve (t0 has the least min_prio) */
-  uint32_t m = 0;
-  for (uint32_t j = 0; j < g; j++) {
-    left[m] = j;
-    m += best[j] > t->tree[1].min_prio;
+  uint32_t lefta[CHUNK]; /* keys that walked t->alt: level 1 holds nothing more for them */
+  uint32_t m = 0, ma = 0;
+  if (has_alt) {
+    for (uint32_t j = 0; j < g; j++) {
+      uint32_t c = best[j] > t->tree[1].min_prio;
+      left[m] = j;
+      lefta[ma] = j;
+      m += c & (alt[j] ^ 1u);
+      ma += c & alt[j];
+    }
+  } else {
+    for (uint32_t j = 0; j < g; j++) {
+      left[m] = j;
+      m += best[j] > t->tree[1].min_prio;
+    }
   }
-  for (uint32_t t0 = 1, t1; t0 < t->n_trees && m; t0 = t1) {
+  for (uint32_t t0 = 1, t1; t0 < t->n_trees && (m || ma); t0 = t1) {
     for (t1 = t0 + 1; t1 < t->n_trees && t->tree[t1].level == t->tree[t0].level; t1++)
       ;
     if (t0 > 1) {
-      /* the previous level's keys that this level can still improve */
+      /* the previous level's keys that this level can still improve, and the keys that
+       * skipped level 1 */
       uint32_t m2 = 0;
       for (uint32_t i = 0; i < m; i++) {
         left[m2] = left[i];
         m2 += best[left[i]] > t->tree[t0].min_prio;
+      }
+      if (has_alt) {
+        for (uint32_t i = 0; i < ma; i++) {
+          left[m2] = lefta[i];
+          m2 += best[lefta[i]] > t->tree[t0].min_prio;
+        }
+        ma = 0;
       }
       m = m2;
       if (!m)
@@ -1091,6 +1144,90 @@ static __attribute__((noinline)) void later_trees(const cp_mfc_t *t, const v4i *
   }
 }
 
+/* Sign-flip a key and broadcast each dimension to a vector of its own. */
+static inline void prepare_key(const uint32_t *kj, v4i *bj, const uint32_t D)
+{
+  uint32_t d = 0;
+#if defined(__SSE2__)
+  /* four dimensions per vector: one load and flip, then a shuffle per broadcast */
+  for (; d + 4 <= D; d += 4) {
+    __m128i v = _mm_xor_si128(_mm_loadu_si128((const __m128i *)(const void *)(kj + d)),
+                              _mm_set1_epi32((int32_t)CP_MFC_SIGN));
+    bj[d] = (v4i)_mm_shuffle_epi32(v, 0x00);
+    bj[d + 1] = (v4i)_mm_shuffle_epi32(v, 0x55);
+    bj[d + 2] = (v4i)_mm_shuffle_epi32(v, 0xaa);
+    bj[d + 3] = (v4i)_mm_shuffle_epi32(v, 0xff);
+  }
+#endif
+  for (; d < D; d++) {
+    int32_t v = (int32_t)(kj[d] ^ CP_MFC_SIGN);
+    bj[d] = (v4i){v, v, v, v};
+  }
+}
+
+static __attribute__((noinline)) void later_trees(const cp_mfc_t *t, const v4i *const *key,
+                                                  uint32_t g, const uint32_t D, uint32_t *best)
+{
+  later_trees_impl(t, key, NULL, g, D, best, 0);
+}
+
+static __attribute__((noinline)) void later_trees_alt(const cp_mfc_t *t,
+                                                      const v4i *const *key,
+                                                      const uint8_t *alt, uint32_t g,
+                                                      const uint32_t D, uint32_t *best)
+{
+  later_trees_impl(t, key, alt, g, D, best, 1);
+}
+
+/* Two heads: keys of the two common protocols (t->alt_p) walk the plain head tree[0],
+ * the others t->alt (the head with level 1's other-protocol rules); each group of GROUP
+ * keys walks one tree in lockstep. Out of line: the usual one-head loop keeps its
+ * registers. */
+static __attribute__((noinline)) void chunk_two_heads(const cp_mfc_t *t, const uint32_t *k0,
+                                                      uint32_t g, const uint32_t D,
+                                                      int32_t *results)
+{
+  uint32_t best[CHUNK];
+  v4i kb[CHUNK * CP_MFC_MAX_DIMS];
+  const v4i *key[CHUNK];
+  uint8_t alt[CHUNK]; /* 1: the key walked t->alt instead of tree[0] */
+  for (uint32_t j = 0; j < g; j++)
+    prepare_key(k0 + (size_t)j * D, kb + j * D, D);
+  const v4i *wk[CHUNK];
+  uint8_t wi[CHUNK];
+  uint32_t np = 0, na = 0;
+  for (uint32_t j = 0; j < g; j++) {
+    key[j] = kb + j * D;
+    int32_t kf = key[j][D - 1][0];
+    uint32_t a = (kf != t->alt_p[0]) & (kf != t->alt_p[1]);
+    alt[j] = (uint8_t)a;
+    uint32_t p = a ? g - 1 - na : np;
+    wi[p] = (uint8_t)j;
+    wk[p] = key[j];
+    np += a ^ 1u;
+    na += a;
+  }
+  /* groups of GROUP in that order: the plain keys' groups walk tree[0], a group with
+   * keys of both kinds walks each key through its own head, and the rest walk t->alt */
+  for (uint32_t b0 = 0; b0 < g; b0 += GROUP) {
+    uint32_t n = g - b0 < GROUP ? g - b0 : GROUP;
+    const uint32_t *leaf[GROUP];
+    if (b0 + n <= np)
+      walk_group(&t->tree[0], wk + b0, n, leaf);
+    else if (b0 >= np)
+      walk_group(&t->alt, wk + b0, n, leaf);
+    else
+      walk_mixed(&t->tree[0], &t->alt, wk + b0, n, np - b0, leaf);
+    for (uint32_t i = 0; i < n; i++)
+      best[wi[b0 + i]] = leaf_first_prio(leaf[i], wk[b0 + i], D);
+  }
+  /* level 1 holds nothing more for the keys that walked t->alt (its other trees hold
+   * only the two common protocols): they join at level 2 */
+  later_trees_alt(t, key, alt, g, D, best);
+  for (uint32_t j = 0; j < g; j++)
+    results[j] = best[j] == UINT32_MAX ? -1 : (int32_t)best[j];
+}
+
 /* Trees ascend by min_prio: a key whose best match so far is at or before a tree's
  * min_prio cannot improve there, so it does not walk that tree (nor any later one).
  * Keys are first sign-flipped and broadcast, once per dimension, for the node and leaf
@@ -1101,6 +1238,10 @@ static __attribute__((noinline)) void later_trees(const cp_mfc_t *t, const v4i *
 static inline void classify_chunk(const cp_mfc_t *t, const uint32_t *k0, uint32_t g,
                                   const uint32_t D, int32_t *results)
 {
+  if (t->alt.n_nodes) {
+    chunk_two_heads(t, k0, g, D, results);
+    return;
+  }
   uint32_t best[CHUNK];
   v4i kb[CHUNK * CP_MFC_MAX_DIMS];
   const v4i *key[CHUNK];
@@ -1108,25 +1249,8 @@ static inline void classify_chunk(const cp_mfc_t *t, const uint32_t *k0, uint32_
   for (uint32_t b0 = 0; b0 < g; b0 += GROUP) {
     uint32_t n = g - b0 < GROUP ? g - b0 : GROUP;
     for (uint32_t j = b0; j < b0 + n; j++) {
-      const uint32_t *kj = k0 + (size_t)j * D;
-      v4i *bj = kb + j * D;
-      key[j] = bj;
-      uint32_t d = 0;
-#if defined(__SSE2__)
-      /* four dimensions per vector: one load and flip, then a shuffle per broadcast */
-      for (; d + 4 <= D; d += 4) {
-        __m128i v = _mm_xor_si128(_mm_loadu_si128((const __m128i *)(kj + d)),
-                                  _mm_set1_epi32((int32_t)CP_MFC_SIGN));
-        bj[d] = (v4i)_mm_shuffle_epi32(v, 0x00);
-        bj[d + 1] = (v4i)_mm_shuffle_epi32(v, 0x55);
-        bj[d + 2] = (v4i)_mm_shuffle_epi32(v, 0xaa);
-        bj[d + 3] = (v4i)_mm_shuffle_epi32(v, 0xff);
-      }
-#endif
-      for (; d < D; d++) {
-        int32_t v = (int32_t)(kj[d] ^ CP_MFC_SIGN);
-        bj[d] = (v4i){v, v, v, v};
-      }
+      key[j] = kb + j * D;
+      prepare_key(k0 + (size_t)j * D, kb + j * D, D);
     }
     const uint32_t *leaf[GROUP];
     walk_group(&t->tree[0], key + b0, n, leaf);

@@ -98,6 +98,13 @@ typedef struct cp_mfc {
   uint32_t max_leaf;
   uint32_t n_entries; /* leaf entries (rules times their copies) */
   cp_mfc_tree_t tree[CP_MFC_MAX_TREES]; /* ascending level, then min_prio */
+  /* Bursts only (tree[] alone is a complete classifier): the head's rules and level 1's
+   * class-0 rules (other protocols, wildcards) in one tree, walked instead of tree[0] by
+   * keys whose last dimension is neither of the two common values alt_p[] (flipped);
+   * those keys then skip level 1 (its other trees hold only those two values). alt.n_nodes
+   * is 0 when there is none. */
+  cp_mfc_tree_t alt;
+  int32_t alt_p[2];
   uint64_t memory_bytes;
 } cp_mfc_t;
 

@@ -155,6 +155,9 @@ static void check_edges(uint32_t n, uint32_t flags, unsigned long long seed, int
   }
   if (n >= 2048)
     CHECK(t->n_trees >= 2); /* a head tree and partitions: keys walk the later trees */
+  if (protos)
+    CHECK(t->alt.n_nodes != 0 || n != 3000); /* seed 14's set has the second head of
+                                                * other protocols (seed 15's builds none) */
   /* bursts of every length up to 64, then longer ones (several 64-key chunks, partial
    * last chunks) up to 256 */
   int32_t *res2 = calloc(NK, sizeof(int32_t));
@@ -181,7 +184,7 @@ static void test_first_match_holds_on_box_edges_and_extremes(void)
   check_edges(300, 0, 11, 0);
   check_edges(3000, 0, 12, 0);
   check_edges(3000, CP_MFC_F_FIRST_MATCH_ONLY, 13, 0);
-  /* protocol classes: levels, class trees and their hulls, the head's absorb */
+  /* protocol classes: levels, class trees and their hulls, the second head (policy7) */
   check_edges(3000, 0, 14, 1);
   check_edges(6000, CP_MFC_F_FIRST_MATCH_ONLY, 15, 1);
 }

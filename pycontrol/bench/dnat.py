@@ -99,50 +99,24 @@ def run(flows: int = 1 << 20, backends: int = 10, rounds: int = 3) -> dict[str, 
 
     new_ns = _best(new_pass, rounds) / per
     assert core.session_count() == flows, "every flow must have its session"
-    est_ns = (
-        _best(
-            lambda: int(
-                lib.cdn_bench_run(
-                    ctx, t, len(tmpl), flows, 0, flows, EST_STRIDE, lib.CDN_BENCH_DNAT, 0
-                )
-            ),
-            rounds,
+
+    def pass_ns(c: DnatCore, mode: int) -> float:
+        """Best of `rounds` passes over every flow, in the established visiting order."""
+        return (
+            _best(
+                lambda: int(
+                    lib.cdn_bench_run(c.handle, t, len(tmpl), flows, 0, flows, EST_STRIDE, mode, 0)
+                ),
+                rounds,
+            )
+            / per
         )
-        / per
-    )
+
+    est_ns = pass_ns(core, lib.CDN_BENCH_DNAT)
     created = core.counters()["sessions_created"]
-    base_ns = (
-        _best(
-            lambda: int(
-                lib.cdn_bench_run(
-                    ctx, t, len(tmpl), flows, 0, flows, EST_STRIDE, lib.CDN_BENCH_BASELINE, 0
-                )
-            ),
-            rounds,
-        )
-        / per
-    )
+    base_ns = pass_ns(core, lib.CDN_BENCH_BASELINE)
     # the handoff's question (which worker owns each packet), on a 4-worker core
-    owner_core = _core(1024, backends, workers=4)
-    owner_ns = (
-        _best(
-            lambda: int(
-                lib.cdn_bench_run(
-                    owner_core.handle,
-                    t,
-                    len(tmpl),
-                    flows,
-                    0,
-                    flows,
-                    EST_STRIDE,
-                    lib.CDN_BENCH_OWNER,
-                    0,
-                )
-            ),
-            rounds,
-        )
-        / per
-    )
+    owner_ns = pass_ns(_core(1024, backends, workers=4), lib.CDN_BENCH_OWNER)
     build_ms = int(lib.cdn_bench_maglev(1000, 65537, 20)) / 1e6
     table_bytes = int(core.bytes_per_flow() * flows)
     reads = 1 << 22

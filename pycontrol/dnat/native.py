@@ -160,6 +160,13 @@ def _addr_py(family: int, a: Any) -> IPAddress:
     return ipaddress.IPv4Address(raw[:4]) if family == 4 else ipaddress.IPv6Address(raw)
 
 
+def _c_packets(packets: Sequence[bytes]) -> tuple[list[Any], Any, Any]:
+    """C copies of packets for a burst call: the buffers (kept alive by the caller), the
+    array of their pointers and their lengths."""
+    bufs = [ffi.new("uint8_t[]", p if p else b"\0") for p in packets]
+    return bufs, ffi.new("uint8_t *[]", bufs), ffi.new("uint32_t[]", [len(p) for p in packets])
+
+
 class DnatCore:
     """One DNAT context: configuration (control thread) and per-worker processing."""
 
@@ -339,9 +346,7 @@ class DnatCore:
         out: list[int] = []
         for off in range(0, len(packets), MAX_BURST):
             chunk = packets[off : off + MAX_BURST]
-            bufs = [ffi.new("uint8_t[]", p if p else b"\0") for p in chunk]
-            data = ffi.new("uint8_t *[]", bufs)
-            lens = ffi.new("uint32_t[]", [len(p) for p in chunk])
+            _bufs, data, lens = _c_packets(chunk)
             own = ffi.new("uint16_t[]", len(chunk))
             lib.cdn_flow_owner_burst(self._ctx, worker, data, lens, len(chunk), own)
             out.extend(int(own[i]) for i in range(len(chunk)))
@@ -356,9 +361,7 @@ class DnatCore:
         one: Meta | None,
     ) -> list[Result]:
         n = len(packets)
-        bufs = [ffi.new("uint8_t[]", p if p else b"\0") for p in packets]
-        data = ffi.new("uint8_t *[]", bufs)
-        lens = ffi.new("uint32_t[]", [len(p) for p in packets])
+        bufs, data, lens = _c_packets(packets)
         m = ffi.NULL
         if metas is not None or one is not None:
             m = self._meta

@@ -576,9 +576,7 @@ static inline __attribute__((always_inline)) void stage1(cdn_worker_t *w, uint8_
       st->proto = p->inner.proto;
       st->kind = K_ICMP_ERR;
     } else {
-      if ((p->proto == CP_IPPROTO_ICMP || p->proto == CP_IPPROTO_ICMPV6) &&
-          !(p->af == 4 ? (p->icmp_type == 0 || p->icmp_type == 8)
-                       : (p->icmp_type == 128 || p->icmp_type == 129)))
+      if (cdn_icmp_keyless(p))
         return; /* only echo has an id to key on */
       st->kind = K_NORMAL;
     }

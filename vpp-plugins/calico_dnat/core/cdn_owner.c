@@ -23,7 +23,9 @@
  * (unparsed, non-first fragments, other ICMP) stay where they are.
  */
 #include "calico_dnat.h"
+#include "cdn_session_inline.h"
 #include "cdn_snap_inline.h"
+#include "cdn_snat_inline.h"
 #include "cp/flowhash.h"
 
 static const cp_addr_t zero_addr;
@@ -51,12 +53,8 @@ static uint32_t owner_of(const cdn_config_t *c, const cdn_snap_t *s, uint8_t af,
     return f + pick(ep_hash(src, sport, af, c->hash_seed), n);
   int ai = af == 6;
   if (s->has_snat[ai] && cdn_addr_eq(&s->snat[ai], dst) && dport >= c->snat_port_min &&
-      dport <= c->snat_port_max) {
-    /* cdn_worker_init's slices: equal parts, the last one takes the remainder */
-    uint32_t per = ((uint32_t)c->snat_port_max - c->snat_port_min + 1) / n;
-    uint32_t w = ((uint32_t)dport - c->snat_port_min) / per;
-    return f + (w < n ? w : n - 1);
-  }
+      dport <= c->snat_port_max)
+    return cdn_snat_slice_worker(c, dport);
   if (vkey_find(s, baf, src, proto, sport) || vkey_find(s, af, src, proto, sport))
     return f + pick(ep_hash(dst, dport, af, c->hash_seed), n);
   if (vkey_find(s, baf, dst, proto, dport))
@@ -75,12 +73,12 @@ void cdn_flow_owner_burst(cdn_ctx_t *ctx, uint32_t worker, uint8_t *const *data,
   cp_epoch_reader_t *rd = cp_epoch_reader(ctx->epoch, worker);
   cp_epoch_enter_r(global, rd);
   const cdn_snap_t *s = cp_epoch_deref(&ctx->snap);
+  /* one owner, and it is the caller: everything stays */
+  int stay = c->n_workers - c->owner_first == 1 && worker == c->owner_first;
   for (uint32_t i = 0; i < n; i++) {
     cp_pkt_t p;
     owner[i] = (uint16_t)worker;
-    if (c->n_workers - c->owner_first == 1 && worker == c->owner_first)
-      continue; /* one owner, and it is the caller */
-    if (!data[i] || cp_pkt_parse_outer(data[i], len[i], &p) != CP_PKT_OK ||
+    if (stay || !data[i] || cp_pkt_parse_outer(data[i], len[i], &p) != CP_PKT_OK ||
         (p.flags & CP_PKT_F_LATER_FRAG) || !(p.flags & CP_PKT_F_HAS_L4))
       continue;
     if (p.flags & CP_PKT_F_ICMP_ERROR) {
@@ -89,9 +87,7 @@ void cdn_flow_owner_burst(cdn_ctx_t *ctx, uint32_t worker, uint8_t *const *data,
                                       &p.inner.src, p.inner.sport);
       continue;
     }
-    if ((p.proto == CP_IPPROTO_ICMP || p.proto == CP_IPPROTO_ICMPV6) &&
-        !(p.af == 4 ? (p.icmp_type == 0 || p.icmp_type == 8)
-                    : (p.icmp_type == 128 || p.icmp_type == 129)))
+    if (cdn_icmp_keyless(&p))
       continue; /* only echo has an id to key on */
     owner[i] = (uint16_t)owner_of(c, s, p.af, p.proto, &p.src, p.sport, &p.dst, p.dport);
   }

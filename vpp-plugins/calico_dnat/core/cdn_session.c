@@ -62,10 +62,9 @@ int cdn_worker_init(cdn_ctx_t *ctx, uint32_t idx)
     w->rec[i].be_id = i + 1 < w->cap ? i + 1 : CDN_INVALID_ID;
   w->free_head = 0;
   w->rng = 0x9e3779b97f4a7c15ULL ^ idx;
-  /* SNAT port slice: equal parts for the owner workers, the last one takes the remainder
-   * (cdn_owner.c maps a port back to its worker the same way); none below owner_first */
-  uint32_t total = (uint32_t)c->snat_port_max - c->snat_port_min + 1;
-  uint32_t per = total / (c->n_workers - c->owner_first);
+  /* SNAT port slice (cdn_snat_slice_worker maps a port back to its worker); none below
+   * owner_first */
+  uint32_t per = cdn_snat_slice_size(c);
   if (idx < c->owner_first) {
     w->port_lo = 1;
     w->port_hi = 0; /* an empty slice: cdn_snat_alloc finds nothing */
@@ -358,12 +357,9 @@ uint32_t cdn_snat_ports_in_use(cdn_ctx_t *ctx, uint32_t worker)
 
 uint32_t cdn_snat_port_worker(cdn_ctx_t *ctx, uint16_t port)
 {
-  if (!ctx)
+  if (!ctx || port < ctx->cfg.snat_port_min || port > ctx->cfg.snat_port_max)
     return CDN_INVALID_ID;
-  for (uint32_t i = 0; i < ctx->cfg.n_workers; i++)
-    if (port >= ctx->w[i]->port_lo && port <= ctx->w[i]->port_hi)
-      return i;
-  return CDN_INVALID_ID;
+  return cdn_snat_slice_worker(&ctx->cfg, port);
 }
 
 int cdn_counters_get(cdn_ctx_t *ctx, uint32_t worker, uint64_t *out)

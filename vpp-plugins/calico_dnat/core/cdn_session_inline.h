@@ -29,6 +29,15 @@ typedef struct {
   uint16_t tag;
 } cdn_hpos_t;
 
+/* ICMP other than echo (and errors, which carry the key of the flow they quote) has no id
+ * to key a session on. */
+static inline int cdn_icmp_keyless(const cp_pkt_t *p)
+{
+  return (p->proto == CP_IPPROTO_ICMP || p->proto == CP_IPPROTO_ICMPV6) &&
+         !(p->af == 4 ? (p->icmp_type == 0 || p->icmp_type == 8)
+                      : (p->icmp_type == 128 || p->icmp_type == 129));
+}
+
 /* 64-bit hash of a session key (the two bucket choices and the fingerprint come from it). */
 static inline uint64_t cdn_tuple_hash64(const cp_addr_t *src, const cp_addr_t *dst,
                                         uint16_t sport, uint16_t dport, uint8_t proto,

@@ -11,6 +11,21 @@
 
 #include "cdn_internal.h"
 
+/* The ports of one owner worker's slice: the range split in equal parts among workers
+ * owner_first .. n_workers - 1, the last one taking the remainder. */
+static inline uint32_t cdn_snat_slice_size(const cdn_config_t *c)
+{
+  return ((uint32_t)c->snat_port_max - c->snat_port_min + 1) / (c->n_workers - c->owner_first);
+}
+
+/* The worker whose slice holds `port` (a port of the SNAT range). */
+static inline uint32_t cdn_snat_slice_worker(const cdn_config_t *c, uint16_t port)
+{
+  uint32_t k = ((uint32_t)port - c->snat_port_min) / cdn_snat_slice_size(c);
+  uint32_t last = c->n_workers - 1 - c->owner_first;
+  return c->owner_first + (k < last ? k : last);
+}
+
 static inline int cdn_snat_class(uint8_t proto)
 {
   switch (proto) {

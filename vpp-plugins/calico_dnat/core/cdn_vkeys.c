@@ -243,33 +243,39 @@ static const cp_addr_t *key_addr(const cdn_xlat_t *x)
   return x->kind == CDN_VIP_NODE_PORT ? &zero : &x->vip;
 }
 
-/* The backend markers of x: one key per backend endpoint, (af | CDN_VK_BACKEND, address,
- * protocol, port), counted by the translations that have it. The owner function asks
- * them whether a packet comes from a backend (docs/dnat.md "Workers and handoff"). */
-static int backend_markers(cdn_ctx_t *ctx, const cdn_xlat_t *x, int add)
+/* Count a marker key up (inserting it at 1) or down (removing it at 0): the "this address
+ * is a VIP" markers and the backend markers, each counted by the translations that have
+ * it. */
+static int marker_ref(cdn_ctx_t *ctx, uint8_t af, const cp_addr_t *a, uint8_t proto,
+                      uint16_t port, int add)
 {
+  int found;
+  uint32_t i = find_slot(ctx, af, a, proto, port, &found);
+  if (!found) /* every marker a translation counted down was counted up: cannot happen */
+    return add ? insert(ctx, i, af, a, proto, port, NULL) : -ENOENT;
+  uint32_t refs = refs_get(slot_r(ctx, i));
+  if (!add && refs <= 1)
+    return remove_at(ctx, i);
+  cdn_vkey_t *m = slot_w(ctx, i);
+  if (!m)
+    return -ENOMEM;
+  refs_set(m, add ? refs + 1 : refs - 1);
+  return 0;
+}
+
+/* The markers of x: its VIP address (not for NodePort) and one per backend endpoint,
+ * (af | CDN_VK_BACKEND, address, protocol, port). The owner function asks the latter
+ * whether a packet comes from a backend (docs/dnat.md "Workers and handoff"). */
+static int markers(cdn_ctx_t *ctx, const cdn_xlat_t *x, int add)
+{
+  int rv;
+  if (x->kind != CDN_VIP_NODE_PORT && (rv = marker_ref(ctx, x->af, &x->vip, 0, 0, add)) < 0)
+    return rv;
   for (uint32_t b = 0; b < x->n_be; b++) {
     const cdn_be_t *e = &x->be[b];
-    uint8_t af = (uint8_t)(e->af | CDN_VK_BACKEND);
-    int found, rv;
-    uint32_t i = find_slot(ctx, af, &e->addr, x->proto, e->port, &found);
-    if (add && !found) {
-      if ((rv = insert(ctx, i, af, &e->addr, x->proto, e->port, NULL)) < 0)
-        return rv;
-      continue;
-    }
-    if (!found)
-      return -ENOENT; /* cannot happen: every backend of a translation has its marker */
-    uint32_t refs = refs_get(slot_r(ctx, i));
-    if (!add && refs <= 1) {
-      if ((rv = remove_at(ctx, i)) < 0)
-        return rv;
-      continue;
-    }
-    cdn_vkey_t *m = slot_w(ctx, i);
-    if (!m)
-      return -ENOMEM;
-    refs_set(m, add ? refs + 1 : refs - 1);
+    if ((rv = marker_ref(ctx, (uint8_t)(e->af | CDN_VK_BACKEND), &e->addr, x->proto, e->port,
+                         add)) < 0)
+      return rv;
   }
   return 0;
 }
@@ -284,20 +290,7 @@ int cdn_vk_add(cdn_ctx_t *ctx, const cdn_xlat_t *x)
     return -EEXIST;
   if ((rv = insert(ctx, i, x->af, key_addr(x), x->proto, x->port, x)) < 0)
     return rv;
-  if (x->kind != CDN_VIP_NODE_PORT) {
-    /* the "this address is a VIP" marker, counted by the translations on the address */
-    i = find_slot(ctx, x->af, &x->vip, 0, 0, &found);
-    if (!found) {
-      if ((rv = insert(ctx, i, x->af, &x->vip, 0, 0, NULL)) < 0)
-        return rv;
-    } else {
-      cdn_vkey_t *m = slot_w(ctx, i);
-      if (!m)
-        return -ENOMEM;
-      refs_set(m, refs_get(m) + 1);
-    }
-  }
-  return backend_markers(ctx, x, 1);
+  return markers(ctx, x, 1);
 }
 
 int cdn_vk_replace(cdn_ctx_t *ctx, const cdn_xlat_t *old, const cdn_xlat_t *x)
@@ -312,9 +305,10 @@ int cdn_vk_replace(cdn_ctx_t *ctx, const cdn_xlat_t *old, const cdn_xlat_t *x)
   if (!k)
     return -ENOMEM;
   k->xlat = x;
-  if ((rv = backend_markers(ctx, x, 1)) < 0)
+  /* the new markers before the old ones go: a marker both have never drops to 0 */
+  if ((rv = markers(ctx, x, 1)) < 0)
     return rv;
-  return backend_markers(ctx, old, 0);
+  return markers(ctx, old, 0);
 }
 
 int cdn_vk_del(cdn_ctx_t *ctx, const cdn_xlat_t *x)
@@ -325,22 +319,7 @@ int cdn_vk_del(cdn_ctx_t *ctx, const cdn_xlat_t *x)
     return -ENOENT;
   if ((rv = remove_at(ctx, i)) < 0)
     return rv;
-  if (x->kind != CDN_VIP_NODE_PORT) {
-    i = find_slot(ctx, x->af, &x->vip, 0, 0, &found);
-    if (!found)
-      return -ENOENT; /* cannot happen: every VIP key has its marker */
-    uint32_t refs = refs_get(slot_r(ctx, i));
-    if (refs <= 1) {
-      if ((rv = remove_at(ctx, i)) < 0)
-        return rv;
-    } else {
-      cdn_vkey_t *m = slot_w(ctx, i);
-      if (!m)
-        return -ENOMEM;
-      refs_set(m, refs - 1);
-    }
-  }
-  return backend_markers(ctx, x, 0);
+  return markers(ctx, x, 0);
 }
 
 int cdn_vk_snapshot(const cdn_ctx_t *ctx, cdn_snap_t *s)

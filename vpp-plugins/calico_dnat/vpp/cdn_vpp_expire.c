@@ -58,7 +58,8 @@ static uword cdn_vpp_expire_process(vlib_main_t *vm, vlib_node_runtime_t *rt, vl
     vlib_process_suspend(vm, CDN_VPP_EXPIRE_INTERVAL);
     if (!cm->core)
       continue;
-    for (u32 t = 0; t < cm->n_workers; t++)
+    /* the threads that own flows: with workers the main thread owns none */
+    for (u32 t = cm->cfg.owner_first; t < cm->n_workers; t++)
       vlib_node_set_interrupt_pending(vlib_get_main_by_index(t), cdn_vpp_expire_node.index);
   }
   return 0;

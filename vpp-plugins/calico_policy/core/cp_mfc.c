@@ -906,13 +906,29 @@ static inline uint32_t node_rank(const cp_mfc_node_t *nd, v4i k)
 }
 #endif
 
+/* The node at `off` (in 8-byte units: 4 per node) of a tree's node array. */
+static inline const cp_mfc_node_t *node_at(const char *nb, size_t off)
+{
+  return (const cp_mfc_node_t *)(const void *)(nb + off * 8);
+}
+
+/* A walk's end: the leaf of the node at `off` (a leaf keeps its leaf offset in slot 1),
+ * its first two cache lines prefetched for the scan. */
+static inline const uint32_t *reach_leaf(const cp_mfc_tree_t *tr, const char *nb, size_t off)
+{
+  const uint32_t *leaf = tr->leaves + node_at(nb, off)->thr[1];
+  __builtin_prefetch(leaf);
+  __builtin_prefetch(leaf + 16);
+  return leaf;
+}
+
 /* One walk step from the node at `off` (in 8-byte units: 4 per node): the offset of the
  * child the key goes to. The next-node word is the first child's offset with 2 * dim in
  * its top 5 bits, so both the node and the key dimension are addressed by scaled index
  * (x8) and the child's offset is the first's plus 4 * rank = 2 * (2 * rank). */
 static inline size_t walk_step(const char *nb, size_t off, const v4i *key)
 {
-  const cp_mfc_node_t *nd = (const cp_mfc_node_t *)(const void *)(nb + off * 8);
+  const cp_mfc_node_t *nd = node_at(nb, off);
   uint32_t w = nd->thr[CP_MFC_WAYS - 1];
   const v4i *kp = (const v4i *)(const void *)((const char *)key + (size_t)(w >> 27) * 8);
 #if defined(__AVX2__)
@@ -961,18 +977,14 @@ static inline void walk_group(const cp_mfc_tree_t *tr, const v4i *const *key, ui
   for (; s < tr->depth; s++) {
     size_t live = 0;
     for (uint32_t j = 0; j < g; j++)
-      live |= ((const cp_mfc_node_t *)(const void *)(nb + idx[j] * 8))->thr[CP_MFC_WAYS - 1] ^
-              idx[j];
+      live |= node_at(nb, idx[j])->thr[CP_MFC_WAYS - 1] ^ idx[j];
     if (!live)
       break;
     for (uint32_t j = 0; j < g; j++)
       idx[j] = walk_step(nb, idx[j], key[j]);
   }
-  for (uint32_t j = 0; j < g; j++) {
-    leaf[j] = tr->leaves + ((const cp_mfc_node_t *)(const void *)(nb + idx[j] * 8))->thr[1];
-    __builtin_prefetch(leaf[j]);
-    __builtin_prefetch(leaf[j] + 16);
-  }
+  for (uint32_t j = 0; j < g; j++)
+    leaf[j] = reach_leaf(tr, nb, idx[j]);
 }
 
 /* Walk g (key, tree) pairs in lockstep, each through its own tree (trees past the first:
@@ -994,19 +1006,14 @@ static inline void walk_pairs(const cp_mfc_t *t, const v4i *const *key, const ui
   for (; s < hi; s++) {
     size_t live = 0;
     for (uint32_t j = 0; j < g; j++)
-      live |= ((const cp_mfc_node_t *)(const void *)(nb[j] + idx[j] * 8))->thr[CP_MFC_WAYS - 1] ^
-              idx[j];
+      live |= node_at(nb[j], idx[j])->thr[CP_MFC_WAYS - 1] ^ idx[j];
     if (!live)
       break;
     for (uint32_t j = 0; j < g; j++)
       idx[j] = walk_step(nb[j], idx[j], key[j]);
   }
-  for (uint32_t j = 0; j < g; j++) {
-    leaf[j] = t->tree[tr[j]].leaves +
-              ((const cp_mfc_node_t *)(const void *)(nb[j] + idx[j] * 8))->thr[1];
-    __builtin_prefetch(leaf[j]);
-    __builtin_prefetch(leaf[j] + 16);
-  }
+  for (uint32_t j = 0; j < g; j++)
+    leaf[j] = reach_leaf(&t->tree[tr[j]], nb[j], idx[j]);
 }
 
 /* Walk g keys in lockstep, the first n0 through tree a and the others through tree b (a
@@ -1030,13 +1037,8 @@ static inline void walk_mixed(const cp_mfc_tree_t *a, const cp_mfc_tree_t *b,
       for (uint32_t j = n0; j < g; j++)
         idx[j] = walk_step(nb, idx[j], key[j]);
   }
-  for (uint32_t j = 0; j < g; j++) {
-    const cp_mfc_tree_t *tr = j < n0 ? a : b;
-    leaf[j] = tr->leaves + ((const cp_mfc_node_t *)(const void *)((const char *)tr->nodes +
-                                                                   idx[j] * 8))->thr[1];
-    __builtin_prefetch(leaf[j]);
-    __builtin_prefetch(leaf[j] + 16);
-  }
+  for (uint32_t j = 0; j < g; j++)
+    leaf[j] = j < n0 ? reach_leaf(a, na, idx[j]) : reach_leaf(b, nb, idx[j]);
 }
 
 static inline uint32_t leaf_first_prio(const uint32_t *leaf, const v4i *key, const uint32_t D)

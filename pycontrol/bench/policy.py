@@ -141,20 +141,40 @@ def run_classbench(
     *,
     reps: int = 5,
     rounds: int = 5,
+    repeat: int = 2,
     peer: bool = True,
     results_path: Path | None = None,
 ) -> dict[str, Scalar]:
-    ours, res = run_ours(rules, trace, reps, rounds)
+    """Ours, then the peer, `repeat` times in alternation; each side keeps its best run, so
+    a load change on the shared machine between the two measurements biases the ratio less."""
+    if repeat < 1:
+        raise ValueError("repeat must be at least 1")
+    ours: dict[str, Scalar] = {}
+    theirs: dict[str, Scalar] = {}
+    res: list[int] = []
+    peer_res: list[int] = []
+    for _ in range(repeat):
+        o, res = run_ours(rules, trace, reps, rounds)
+        if not ours or _ns(o, "ours_ns_per_packet") < _ns(ours, "ours_ns_per_packet"):
+            ours = o
+        if peer:
+            t, peer_res = run_peer(rules, trace, reps, rounds)
+            if not theirs or _ns(t, "rte_acl_ns_per_packet") < _ns(theirs, "rte_acl_ns_per_packet"):
+                theirs = t
     out: dict[str, Scalar] = {**machine(), "rules": len(rules), "packets": len(trace), **ours}
     if results_path is not None:
         results_path.write_text("".join(f"{r}\n" for r in res))
     if peer:
-        theirs, peer_res = run_peer(rules, trace, reps, rounds)
         out.update(theirs)
-        ours_ns = float(ours["ours_ns_per_packet"] or 0.0)
-        out["ratio_vs_rte_acl"] = float(theirs["rte_acl_ns_per_packet"] or 0.0) / ours_ns
+        out["ratio_vs_rte_acl"] = _ns(theirs, "rte_acl_ns_per_packet") / _ns(
+            ours, "ours_ns_per_packet"
+        )
         out["mismatches_vs_rte_acl"] = sum(a != b for a, b in zip(res, peer_res, strict=True))
     return out
+
+
+def _ns(figures: dict[str, Scalar], key: str) -> float:
+    return float(figures[key] or 0.0)
 
 
 def run_calico(
@@ -206,6 +226,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--packets", type=int, default=100000, help="generated trace length")
     p.add_argument("--reps", type=int, default=5)
+    p.add_argument(
+        "--repeat",
+        type=int,
+        default=2,
+        help="measure ours and rte_acl this many times in alternation, keep each one's best",
+    )
     p.add_argument("--no-peer", action="store_true", help="skip rte_acl")
     p.add_argument(
         "--calico",
@@ -237,7 +263,11 @@ def main(args: argparse.Namespace) -> int:
         except PeerMissingError as e:
             log.get(__name__).warning("rte_acl peer unavailable: ours only", reason=str(e))
             peer = False
-    out = run_classbench(rules, trace, reps=args.reps, peer=peer, results_path=args.results)
+    if args.repeat < 1:
+        raise SystemExit("--repeat must be at least 1")
+    out = run_classbench(
+        rules, trace, reps=args.reps, repeat=args.repeat, peer=peer, results_path=args.results
+    )
     emit("policy classifier vs rte_acl", out, args.json)
     mism = out.get("mismatches_vs_rte_acl")
     return 1 if isinstance(mism, int) and mism else 0

@@ -84,3 +84,9 @@ def test_bad_rule_file_is_a_clear_error(tmp_path):
     r = run_cli("--rules", str(tmp_path / "rules"), "--no-peer")
     assert r.returncode != 0
     assert "inverted" in r.stderr
+
+
+def test_repeat_below_one_is_a_clear_error():
+    r = run_cli("--generate", "acl:50", "--packets", "100", "--repeat", "0", "--no-peer")
+    assert r.returncode != 0
+    assert "--repeat must be at least 1" in r.stderr

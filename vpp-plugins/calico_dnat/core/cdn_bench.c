@@ -15,7 +15,7 @@ static volatile uint32_t sink;
 static void fill(uint8_t *b, const uint8_t *tmpl, uint32_t tl, uint32_t f)
 {
   memcpy(b, tmpl, tl);
-  uint32_t src = 0x0a000000u + f / 16;
+  uint32_t src = 0xac100000u + f / 16;
   uint8_t a[4] = {(uint8_t)(src >> 24), (uint8_t)(src >> 16), (uint8_t)(src >> 8), (uint8_t)src};
   memcpy(b + 12, a, 4);
   uint16_t port = (uint16_t)(10000 + f % 16);

@@ -16,7 +16,8 @@ enum { CDN_BENCH_DNAT = 0, CDN_BENCH_BASELINE = 1, CDN_BENCH_OWNER = 2 };
 /*
  * Feed `total` packets through worker 0 in bursts of 256. Packet k is `tmpl` (an IPv4
  * TCP/UDP packet) with the source address and port of flow f = (first + k * stride) mod
- * n_flows: source 10.x.y.z = 10.0.0.0 + f / 16, port 10000 + f % 16. Every burst's buffers
+ * n_flows: source 172.16.0.0 + f / 16 (clear of the drivers' 10.0.0.0/8 backends at any
+ * flow count), port 10000 + f % 16. Every burst's buffers
  * are refilled from the template (both modes), so each pass sees the same packets.
  * CDN_BENCH_BASELINE parses and rewrites the destination with incremental checksum
  * updates (IPv4 header and L4) instead of calling the DNAT core; CDN_BENCH_OWNER only asks

@@ -50,7 +50,7 @@ static uint32_t *load(const char *path, uint32_t per_line, uint32_t *n_out)
 int main(int argc, char **argv)
 {
   if (argc < 3) {
-    fprintf(stderr, "usage: mfc_driver RULES TRACE [REPS] [--check]\n");
+    fprintf(stderr, "usage: mfc_driver RULES TRACE [REPS] [--check]   (CP_MFC_ISA=sse2|avx2|avx512 forces the lookup)\n");
     return 2;
   }
   uint32_t n_rules, n_pkts;
@@ -58,6 +58,11 @@ int main(int argc, char **argv)
   uint32_t *keys = load(argv[2], 5, &n_pkts);
   uint32_t reps = argc > 3 ? (uint32_t)atoi(argv[3]) : 1;
   int check = argc > 4 && strcmp(argv[4], "--check") == 0;
+  const char *isa = getenv("CP_MFC_ISA");
+  if (isa && cp_mfc_isa_select(isa) != 0) {
+    fprintf(stderr, "CP_MFC_ISA=%s: not in this build or not run by this CPU\n", isa);
+    return 2;
+  }
   cp_mfc_builder_t *b = cp_mfc_builder_create(5);
   for (uint32_t i = 0; i < n_rules; i++)
     if (cp_mfc_builder_add(b, i, (const cp_mfc_range_t *)(rules + (size_t)i * 10)) != 0)
@@ -105,7 +110,7 @@ int main(int argc, char **argv)
            t->tree[k].n_nodes);
   if (t->alt.n_nodes)
     printf(" [alt head: rules %u depth %u nodes %u]", t->alt.n_rules, t->alt.depth, t->alt.n_nodes);
-  printf(" build_ms %.1f memory_bytes %" PRIu64 " ns_per_pkt %.2f\n", build_ms, t->memory_bytes,
+  printf(" isa %s build_ms %.1f memory_bytes %" PRIu64 " ns_per_pkt %.2f\n", cp_mfc_isa(), build_ms, t->memory_bytes,
          ns_pkt);
   if (check)
     printf("mismatches vs linear scan: %u\n", bad);

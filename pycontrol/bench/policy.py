@@ -21,7 +21,7 @@ from pycontrol import log
 from pycontrol._native import ffi, lib
 from pycontrol.bench.report import Scalar, emit, machine
 from pycontrol.common.packet import Burst
-from pycontrol.policy import classbench, gen
+from pycontrol.policy import classbench, gen, lookup_isa
 from pycontrol.policy.model import Direction, Stage, point
 from pycontrol.policy.native import NativePolicy
 
@@ -96,6 +96,7 @@ def run_ours(
         "tree_leaf_entries": int(tree.n_entries),
         "tree_max_depth": int(tree.max_depth),
         "trees": int(tree.n_trees),
+        "isa": lookup_isa.current(),
     }
     results = [int(res[i]) for i in range(m)]
     lib.cp_mfc_free(tree)
@@ -234,6 +235,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--no-peer", action="store_true", help="skip rte_acl")
     p.add_argument(
+        "--isa",
+        choices=lookup_isa.NAMES,
+        help="run our lookup with this instruction set (default: the best this CPU runs)",
+    )
+    p.add_argument(
         "--calico",
         metavar="N:M",
         help="instead: N policies with M-member ipsets through the policy engine",
@@ -242,6 +248,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
+    if args.isa:
+        try:
+            lookup_isa.select(args.isa)
+        except ValueError as e:
+            raise SystemExit(str(e)) from None
     if args.calico:
         n, m = (int(x) for x in args.calico.split(":"))
         emit("policy (Calico-shaped)", run_calico(n, m), args.json)

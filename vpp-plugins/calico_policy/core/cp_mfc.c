@@ -1,5 +1,6 @@
 /* Multi-field classifier: tree construction and burst lookup. See cp_mfc.h. */
 #include "cp_mfc.h"
+#include "cp_mfc_isa.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -26,6 +27,17 @@
 #define GROUP 32       /* keys walked through the first tree in lockstep */
 #define PGROUP 16      /* (key, tree) pairs walked through the later trees in lockstep */
 #define CHUNK 64       /* keys prepared together; each tree walks its survivors among them */
+
+/* Runtime choice of instruction set (cp_mfc_isa.h): this file is compiled again, with
+ * x86-64 ISA flags, by cp_mfc_isa_avx2.c and cp_mfc_isa_avx512.c (CP_MFC_ISA_FN set);
+ * those copies hold the lookup only, under the name CP_MFC_ISA_FN. */
+#if defined(CP_MFC_ISA_FN)
+#define cp_mfc_classify_burst CP_MFC_ISA_FN
+#elif defined(CP_MFC_DISPATCH)
+#define cp_mfc_classify_burst cp_mfc_classify_burst_sse2
+#endif
+
+#if !defined(CP_MFC_ISA_FN) /* the builder */
 
 struct cp_mfc_builder {
   uint32_t n_dims;
@@ -869,6 +881,8 @@ void cp_mfc_free(cp_mfc_t *t)
   tree_free(&t->alt);
   free(t);
 }
+
+#endif /* the builder */
 
 /* ---- lookup ------------------------------------------------------------------------ */
 

@@ -130,6 +130,14 @@ void cp_mfc_free(cp_mfc_t *t);
 void cp_mfc_classify_burst(const cp_mfc_t *t, const uint32_t *keys, uint32_t n,
                            int32_t *results);
 
+/* The instruction set cp_mfc_classify_burst runs with: "build" (one lookup, compiled for
+ * the build's target: -march=native, or not x86-64), else "sse2", "avx2" or "avx512", the
+ * best this CPU runs unless one was selected. cp_mfc_isa_select(name) forces one (tests
+ * and benchmarks compare them; NULL returns to the best): 0, or -1 when this build or
+ * this CPU has no such lookup. Process-wide; safe while other threads classify. */
+const char *cp_mfc_isa(void);
+int cp_mfc_isa_select(const char *name);
+
 /* Leaf of tree `t` for one key. */
 static inline const uint32_t *cp_mfc_leaf(const cp_mfc_tree_t *t, const uint32_t *key)
 {

@@ -1,5 +1,7 @@
 /* cp_mfc: the tree's first match equals a linear scan, on random boxes and keys. */
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cp_mfc.h"
 #include "cp_test.h"
@@ -210,11 +212,30 @@ static void test_empty_tree_matches_nothing(void)
   cp_mfc_builder_destroy(b);
 }
 
+static void test_isa_selection(void)
+{
+  CHECK_EQ(cp_mfc_isa_select(NULL), 0);
+  const char *best = cp_mfc_isa();
+  CHECK(best != NULL);
+  CHECK_EQ(cp_mfc_isa_select("no-such-isa"), -1);
+  CHECK(strcmp(cp_mfc_isa(), best) == 0); /* a refused name changes nothing */
+  CHECK_EQ(cp_mfc_isa_select(best), 0);
+}
+
 int main(void)
 {
-  RUN(test_first_match_equals_linear_scan);
-  RUN(test_first_match_holds_on_box_edges_and_extremes);
+  /* every lookup this build and CPU have (cp_mfc_isa_select refuses the others) */
+  static const char *const isas[] = {"build", "sse2", "avx2", "avx512"};
+  RUN(test_isa_selection);
+  for (size_t i = 0; i < sizeof(isas) / sizeof(isas[0]); i++) {
+    if (cp_mfc_isa_select(isas[i]) != 0)
+      continue;
+    printf("lookup: %s\n", cp_mfc_isa());
+    RUN(test_first_match_equals_linear_scan);
+    RUN(test_first_match_holds_on_box_edges_and_extremes);
+    RUN(test_empty_tree_matches_nothing);
+  }
+  CHECK_EQ(cp_mfc_isa_select(NULL), 0);
   RUN(test_inverted_range_is_refused);
-  RUN(test_empty_tree_matches_nothing);
   TEST_MAIN_END();
 }

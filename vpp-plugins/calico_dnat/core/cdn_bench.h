@@ -21,8 +21,9 @@ enum { CDN_BENCH_DNAT = 0, CDN_BENCH_BASELINE = 1, CDN_BENCH_OWNER = 2 };
  * are refilled from the template (both modes), so each pass sees the same packets.
  * CDN_BENCH_BASELINE parses and rewrites the destination with incremental checksum
  * updates (IPv4 header and L4) instead of calling the DNAT core; CDN_BENCH_OWNER only asks
- * cdn_flow_owner_burst which worker owns each packet (the handoff's cost). Returns
- * elapsed ns.
+ * cdn_flow_owner_burst which worker owns each packet (the handoff's cost). The DNAT
+ * mode's clock is `now_ms` plus the milliseconds elapsed in this run, so the sweep between
+ * bursts (paced by time) costs what it costs at this packet rate. Returns elapsed ns.
  */
 uint64_t cdn_bench_run(cdn_ctx_t *ctx, const uint8_t *tmpl, uint32_t tmpl_len, uint32_t n_flows,
                        uint64_t first, uint64_t total, uint64_t stride, uint32_t mode,

@@ -213,6 +213,8 @@ typedef struct {
   cdn_pol_t *pol;    /* cap entries, by record index */
   uint16_t out_tag;  /* the last cp_policy_out_cache_t.tag handed out */
   uint32_t cap, n_used, free_head, sweep;
+  uint32_t sweep_ms;     /* the clock at the last burst's sweep (cdn_node.c sweep_due) */
+  uint64_t sweep_credit; /* records owed to the sweep, times CDN_SWEEP_PERIOD_MS */
   cdn_bucket_t *bk;
   uint32_t nb;
   uint64_t rng;

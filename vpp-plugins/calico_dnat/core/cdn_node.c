@@ -16,6 +16,10 @@
 
 enum { K_SKIP = 0, K_NORMAL = 1, K_ICMP_ERR = 2 };
 
+/* The sweep between bursts visits the whole table once per CDN_SWEEP_PERIOD_MS: each
+ * burst takes the records that came due since the last one, at most CDN_SWEEP_PER_BURST,
+ * so its cost follows the clock, not the packet rate. */
+#define CDN_SWEEP_PERIOD_MS 1000u
 #define CDN_SWEEP_PER_BURST 64u
 /* how far stage 2 (bucket match, record prefetch) runs ahead of stage 3 (docs/dnat.md) */
 #ifndef CDN_STAGE2_AHEAD
@@ -756,6 +760,27 @@ static uint32_t burst(cdn_ctx_t *ctx, cdn_worker_t *w, const cdn_snap_t *snap,
   return rewritten;
 }
 
+/* Records of the sweep due at `now`: the table's share of the time since the last burst
+ * (the millisecond clock may wrap; one that went back starts over from `now`, owing
+ * nothing more), never more than one full pass owed, at most CDN_SWEEP_PER_BURST at once. */
+static uint32_t sweep_due(cdn_worker_t *w, uint32_t now)
+{
+  int32_t dt = (int32_t)(now - w->sweep_ms);
+  if (dt) {
+    if (dt > 0) {
+      const uint64_t pass = (uint64_t)CDN_SWEEP_PERIOD_MS * w->cap;
+      uint64_t c = w->sweep_credit + (uint64_t)dt * w->cap;
+      w->sweep_credit = c < pass ? c : pass;
+    }
+    w->sweep_ms = now;
+  }
+  uint64_t n = w->sweep_credit / CDN_SWEEP_PERIOD_MS;
+  if (n > CDN_SWEEP_PER_BURST)
+    n = CDN_SWEEP_PER_BURST;
+  w->sweep_credit -= n * CDN_SWEEP_PERIOD_MS;
+  return (uint32_t)n;
+}
+
 uint32_t cdn_process_burst(cdn_ctx_t *ctx, uint32_t worker, uint8_t *const *data,
                            const uint32_t *len, const cdn_meta_t *meta, uint32_t n,
                            uint32_t now_ms, cdn_result_t *res)
@@ -774,7 +799,9 @@ uint32_t cdn_process_burst(cdn_ctx_t *ctx, uint32_t worker, uint8_t *const *data
                   res + off);
     w->cnt[CDN_CNT_PACKETS] += m;
   }
-  cdn_sweep(ctx, w, now_ms, CDN_SWEEP_PER_BURST);
+  uint32_t due = sweep_due(w, now_ms);
+  if (due)
+    cdn_sweep(ctx, w, now_ms, due);
   cp_epoch_exit_r(rd);
   return done;
 }

@@ -150,9 +150,70 @@ static void test_churn_matches_a_reference_model(void)
   cdn_destroy(ctx);
 }
 
+/* The sweep between bursts follows the clock: bursts at one instant owe it nothing, a
+ * long gap owes one full pass (taken 64 records a burst), and steady time owes the table's
+ * share of it. Expired flows (udp 1 s) are freed by bursts of packets that match nothing. */
+static void test_sweep_between_bursts_follows_the_clock(void)
+{
+  enum { N = 2000, CAP = 4000 };
+  cdn_ctx_t *ctx = mk(CAP);
+  static uint8_t bufs[256][64];
+  uint8_t *data[256];
+  uint32_t len[256];
+  cdn_result_t res[256];
+  for (int i = 0; i < 256; i++)
+    data[i] = bufs[i];
+  for (uint32_t f = 0; f < N; f += 256) {
+    uint32_t m = 0;
+    for (; m < 256 && f + m < N; m++)
+      len[m] = flow_pkt(bufs[m], f + m, 0, 0, 0);
+    cdn_process_burst(ctx, 0, data, len, NULL, m, 100, res);
+  }
+  CHECK_EQ(cdn_sessions_count(ctx, 0), N);
+  /* one packet to nobody: only the sweep can free anything */
+  len[0] = mkpkt(bufs[0], 4, CP_IPPROTO_UDP, v4(0x0c000001u), v4(0x0c000002u), 1, 2, 0);
+  /* the first bursts after the creation instant (t = 100 ms) owe the sweep the records
+   * of the 100 ms since the worker started (CAP / 10); nothing has expired yet */
+  for (int k = 0; k < 20; k++)
+    cdn_process_burst(ctx, 0, data, len, NULL, 1, 100, res);
+  CHECK_EQ(cdn_sessions_count(ctx, 0), N);
+  /* 2 s later every flow has expired; the gap owes one full pass, 64 records a burst */
+  uint32_t before = cdn_sessions_count(ctx, 0), bursts = 0;
+  while (cdn_sessions_count(ctx, 0) && bursts < 1000) {
+    cdn_process_burst(ctx, 0, data, len, NULL, 1, 2100, res);
+    bursts++;
+    if (bursts == 1)
+      CHECK(before - cdn_sessions_count(ctx, 0) <= 64);
+  }
+  CHECK_EQ(cdn_sessions_count(ctx, 0), 0);
+  CHECK(bursts >= N / 64);
+  CHECK(bursts <= CAP / 64 + 1);
+  /* paid: more bursts at the same instant visit nothing (new flows stay) */
+  for (uint32_t f = 0; f < 256; f++)
+    len[f] = flow_pkt(bufs[f], f, 0, 0, 0);
+  cdn_process_burst(ctx, 0, data, len, NULL, 256, 2100, res);
+  CHECK_EQ(cdn_sessions_count(ctx, 0), 256);
+  len[0] = mkpkt(bufs[0], 4, CP_IPPROTO_UDP, v4(0x0c000001u), v4(0x0c000002u), 1, 2, 0);
+  /* steady time, 1 ms a burst: each burst owes CAP / 1000 = 4 records, so it frees at most
+   * 4; the flows expire at t = 3100 and one pass later (1000 bursts) all are gone */
+  uint32_t t = 2101, last = 256;
+  for (; t <= 4101 && last; t++) {
+    cdn_process_burst(ctx, 0, data, len, NULL, 1, t, res);
+    uint32_t now_n = cdn_sessions_count(ctx, 0);
+    CHECK(last - now_n <= 4);
+    if (t < 3100)
+      CHECK_EQ(now_n, 256); /* nothing expires early */
+    last = now_n;
+  }
+  CHECK_EQ(last, 0);
+  CHECK(t <= 4101);
+  cdn_destroy(ctx);
+}
+
 int main(void)
 {
   RUN(test_table_fills_to_its_limit_and_finds_every_flow);
   RUN(test_churn_matches_a_reference_model);
+  RUN(test_sweep_between_bursts_follows_the_clock);
   TEST_MAIN_END();
 }

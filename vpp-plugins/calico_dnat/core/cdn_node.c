@@ -534,11 +534,11 @@ stage2b(const cdn_ctx_t *ctx, cdn_worker_t *w, const cdn_snap_t *snap, const cdn
 
 /* Stage 1 for one packet: parse, key, hash; prefetch the first bucket. */
 static inline __attribute__((always_inline)) void stage1(cdn_worker_t *w, uint8_t *const *data,
-                                                         const uint32_t *len, uint32_t n,
-                                                         cdn_result_t *res, uint32_t i)
+                                                         const uint32_t *len, cdn_result_t *res,
+                                                         uint32_t i)
 {
-  if (i + 4 < n)
-    __builtin_prefetch(data[i + 4]);
+  /* no prefetch of the packet: its header is in cache (the VPP node prefetched it while
+   * building the burst); a prefetch here took a miss buffer from the table lines */
   cp_pkt_t *p = &w->views[i];
   cdn_pstate_t *st = &w->ps[i];
   cdn_result_t *r = &res[i];
@@ -614,7 +614,7 @@ static uint32_t burst(cdn_ctx_t *ctx, cdn_worker_t *w, const cdn_snap_t *snap,
   uint32_t a2 = n < CDN_STAGE2_AHEAD ? n : CDN_STAGE2_AHEAD;
   uint32_t a1 = n < CDN_STAGE1_AHEAD + a2 ? n : CDN_STAGE1_AHEAD + a2;
   for (uint32_t i = 0; i < a1; i++)
-    stage1(w, data, len, n, res, i);
+    stage1(w, data, len, res, i);
   for (uint32_t i = 0; i < a2; i++)
     stage2(w, i);
   for (uint32_t i = 0; i < a3; i++)
@@ -624,7 +624,7 @@ static uint32_t burst(cdn_ctx_t *ctx, cdn_worker_t *w, const cdn_snap_t *snap,
   uint32_t n_def = 0, n_cls = 0, rewritten = 0;
   for (uint32_t i = 0; i < n; i++) {
     if (i + a1 < n)
-      stage1(w, data, len, n, res, i + a1);
+      stage1(w, data, len, res, i + a1);
     if (i + a2 < n)
       stage2(w, i + a2);
     if (i + a3 < n)

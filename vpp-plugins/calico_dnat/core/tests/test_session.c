@@ -49,30 +49,41 @@ static uint32_t flow_pkt(uint8_t *b, uint32_t f, int reply, uint32_t be_addr, ui
   return mkpkt(b, 4, CP_IPPROTO_UDP, v4(be_addr), c, 53, cport, 0);
 }
 
+/* A burst of up to 256 packets of 64 bytes. */
+typedef struct {
+  uint8_t bufs[256][64];
+  uint8_t *data[256];
+  uint32_t len[256];
+  cdn_result_t res[256];
+} vec_t;
+
+static vec_t *vec_init(vec_t *v)
+{
+  for (int i = 0; i < 256; i++)
+    v->data[i] = v->bufs[i];
+  return v;
+}
+
 static void test_table_fills_to_its_limit_and_finds_every_flow(void)
 {
   enum { N = 50000 };
   cdn_ctx_t *ctx = mk(N);
-  static uint8_t bufs[256][64];
-  uint8_t *data[256];
-  uint32_t len[256];
-  cdn_result_t res[256];
-  for (int i = 0; i < 256; i++)
-    data[i] = bufs[i];
+  static vec_t vec;
+  vec_t *v = vec_init(&vec);
   uint32_t created = 0;
   for (uint32_t f = 0; f < N + 100; f += 256) {
     uint32_t m = 0;
     for (; m < 256 && f + m < N + 100; m++)
-      len[m] = flow_pkt(bufs[m], f + m, 0, 0, 0);
-    cdn_process_burst(ctx, 0, data, len, NULL, m, 1, res);
+      v->len[m] = flow_pkt(v->bufs[m], f + m, 0, 0, 0);
+    cdn_process_burst(ctx, 0, v->data, v->len, NULL, m, 1, v->res);
     for (uint32_t i = 0; i < m; i++) {
       if (f + i < N) {
-        CHECK(res[i].flags & CDN_R_NEW);
-        CHECK(csum_ok(bufs[i], len[i]));
+        CHECK(v->res[i].flags & CDN_R_NEW);
+        CHECK(csum_ok(v->bufs[i], v->len[i]));
       } else {
-        CHECK_EQ(res[i].error, CDN_E_SESSION_LIMIT);
+        CHECK_EQ(v->res[i].error, CDN_E_SESSION_LIMIT);
       }
-      created += !!(res[i].flags & CDN_R_NEW);
+      created += !!(v->res[i].flags & CDN_R_NEW);
     }
   }
   CHECK_EQ(created, N);
@@ -83,21 +94,21 @@ static void test_table_fills_to_its_limit_and_finds_every_flow(void)
   for (uint32_t f = 0; f < N; f += 256) {
     uint32_t m = 0;
     for (; m < 256 && f + m < N; m++)
-      len[m] = flow_pkt(bufs[m], f + m, 0, 0, 0);
-    cdn_process_burst(ctx, 0, data, len, NULL, m, 2, res);
+      v->len[m] = flow_pkt(v->bufs[m], f + m, 0, 0, 0);
+    cdn_process_burst(ctx, 0, v->data, v->len, NULL, m, 2, v->res);
     for (uint32_t i = 0; i < m; i++) {
-      hits += res[i].session != CDN_INVALID_ID && !(res[i].flags & CDN_R_NEW);
+      hits += v->res[i].session != CDN_INVALID_ID && !(v->res[i].flags & CDN_R_NEW);
       /* the rewritten packet's destination is the backend: answer from it */
       cp_pkt_t p;
-      cp_pkt_parse(bufs[i], len[i], &p);
+      cp_pkt_parse(v->bufs[i], v->len[i], &p);
       uint32_t be = (uint32_t)p.dst.b[0] << 24 | (uint32_t)p.dst.b[1] << 16 |
                     (uint32_t)p.dst.b[2] << 8 | p.dst.b[3];
-      len[i] = flow_pkt(bufs[i], f + i, 1, be, p.sport);
+      v->len[i] = flow_pkt(v->bufs[i], f + i, 1, be, p.sport);
     }
-    cdn_process_burst(ctx, 0, data, len, NULL, m, 2, res);
+    cdn_process_burst(ctx, 0, v->data, v->len, NULL, m, 2, v->res);
     for (uint32_t i = 0; i < m; i++) {
-      rev += !!(res[i].flags & CDN_R_REVERSE);
-      CHECK(csum_ok(bufs[i], len[i]));
+      rev += !!(v->res[i].flags & CDN_R_REVERSE);
+      CHECK(csum_ok(v->bufs[i], v->len[i]));
     }
   }
   CHECK_EQ(hits, N);
@@ -157,30 +168,26 @@ static void test_sweep_between_bursts_follows_the_clock(void)
 {
   enum { N = 2000, CAP = 4000 };
   cdn_ctx_t *ctx = mk(CAP);
-  static uint8_t bufs[256][64];
-  uint8_t *data[256];
-  uint32_t len[256];
-  cdn_result_t res[256];
-  for (int i = 0; i < 256; i++)
-    data[i] = bufs[i];
+  static vec_t vec;
+  vec_t *v = vec_init(&vec);
   for (uint32_t f = 0; f < N; f += 256) {
     uint32_t m = 0;
     for (; m < 256 && f + m < N; m++)
-      len[m] = flow_pkt(bufs[m], f + m, 0, 0, 0);
-    cdn_process_burst(ctx, 0, data, len, NULL, m, 100, res);
+      v->len[m] = flow_pkt(v->bufs[m], f + m, 0, 0, 0);
+    cdn_process_burst(ctx, 0, v->data, v->len, NULL, m, 100, v->res);
   }
   CHECK_EQ(cdn_sessions_count(ctx, 0), N);
   /* one packet to nobody: only the sweep can free anything */
-  len[0] = mkpkt(bufs[0], 4, CP_IPPROTO_UDP, v4(0x0c000001u), v4(0x0c000002u), 1, 2, 0);
+  v->len[0] = mkpkt(v->bufs[0], 4, CP_IPPROTO_UDP, v4(0x0c000001u), v4(0x0c000002u), 1, 2, 0);
   /* the first bursts after the creation instant (t = 100 ms) owe the sweep the records
    * of the 100 ms since the worker started (CAP / 10); nothing has expired yet */
   for (int k = 0; k < 20; k++)
-    cdn_process_burst(ctx, 0, data, len, NULL, 1, 100, res);
+    cdn_process_burst(ctx, 0, v->data, v->len, NULL, 1, 100, v->res);
   CHECK_EQ(cdn_sessions_count(ctx, 0), N);
   /* 2 s later every flow has expired; the gap owes one full pass, 64 records a burst */
   uint32_t before = cdn_sessions_count(ctx, 0), bursts = 0;
   while (cdn_sessions_count(ctx, 0) && bursts < 1000) {
-    cdn_process_burst(ctx, 0, data, len, NULL, 1, 2100, res);
+    cdn_process_burst(ctx, 0, v->data, v->len, NULL, 1, 2100, v->res);
     bursts++;
     if (bursts == 1)
       CHECK(before - cdn_sessions_count(ctx, 0) <= 64);
@@ -190,15 +197,15 @@ static void test_sweep_between_bursts_follows_the_clock(void)
   CHECK(bursts <= CAP / 64 + 1);
   /* paid: more bursts at the same instant visit nothing (new flows stay) */
   for (uint32_t f = 0; f < 256; f++)
-    len[f] = flow_pkt(bufs[f], f, 0, 0, 0);
-  cdn_process_burst(ctx, 0, data, len, NULL, 256, 2100, res);
+    v->len[f] = flow_pkt(v->bufs[f], f, 0, 0, 0);
+  cdn_process_burst(ctx, 0, v->data, v->len, NULL, 256, 2100, v->res);
   CHECK_EQ(cdn_sessions_count(ctx, 0), 256);
-  len[0] = mkpkt(bufs[0], 4, CP_IPPROTO_UDP, v4(0x0c000001u), v4(0x0c000002u), 1, 2, 0);
+  v->len[0] = mkpkt(v->bufs[0], 4, CP_IPPROTO_UDP, v4(0x0c000001u), v4(0x0c000002u), 1, 2, 0);
   /* steady time, 1 ms a burst: each burst owes CAP / 1000 = 4 records, so it frees at most
    * 4; the flows expire at t = 3100 and one pass later (1000 bursts) all are gone */
   uint32_t t = 2101, last = 256;
   for (; t <= 4101 && last; t++) {
-    cdn_process_burst(ctx, 0, data, len, NULL, 1, t, res);
+    cdn_process_burst(ctx, 0, v->data, v->len, NULL, 1, t, v->res);
     uint32_t now_n = cdn_sessions_count(ctx, 0);
     CHECK(last - now_n <= 4);
     if (t < 3100)

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from policy.strategies import ENDPOINT_IDS, configs, packets
 from pycontrol.common.packet import parse
-from pycontrol.policy import lookup_isa, reference
+from pycontrol.policy import reference
 from pycontrol.policy.model import Config, Direction, Stage
 from pycontrol.policy.native import NativePolicy
 
@@ -23,26 +23,15 @@ points = st.tuples(
 )
 
 
-ISAS = lookup_isa.available()  # every lookup this build and CPU have: each is checked
-
-
 def _check(cfg: Config, pkts: list[bytes], where: list[tuple[int, Stage, Direction]]) -> None:
-    got = {}
     with NativePolicy() as native:
         native.apply(cfg)
-        try:
-            for isa in ISAS:
-                lookup_isa.select(isa)
-                got[isa] = native.classify(
-                    pkts, [w[0] for w in where], [w[1] for w in where], [w[2] for w in where]
-                )
-        finally:
-            lookup_isa.select(None)
-    for i, (pkt, (ep, stage, d)) in enumerate(zip(pkts, where, strict=True)):
+        got = native.classify(
+            pkts, [w[0] for w in where], [w[1] for w in where], [w[2] for w in where]
+        )
+    for pkt, (ep, stage, d), (verdict, match) in zip(pkts, where, got, strict=True):
         want = reference.evaluate(cfg, ep, stage, d, parse(pkt))
-        for isa in ISAS:
-            verdict, match = got[isa][i]
-            assert (verdict, match) == (want.verdict, want.match), (isa, ep, stage, d, pkt.hex())
+        assert (verdict, match) == (want.verdict, want.match), (ep, stage, d, pkt.hex())
         event(f"{want.verdict.name} {want.match.reason.name}")
 
 

@@ -7,7 +7,6 @@
 #include <string.h>
 
 #include "calico_policy.h"
-#include "cp_mfc.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n);
 
@@ -83,10 +82,6 @@ static void rule(rd_t *r, cp_policy_rule_t *ru, cp_policy_cidr_t *nets, cp_polic
 int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 {
   rd_t r = {d, n, 0};
-  /* each input through one of the lookups this build and CPU have, by its length */
-  static const char *const isas[] = {"sse2", "avx2", "avx512"};
-  if (cp_mfc_isa_select(isas[n % 3]) != 0)
-    cp_mfc_isa_select(NULL);
   cp_policy_params_t prm = {.n_workers = 1, .max_ipset_members = 64, .max_list = 16};
   cp_policy_t *p = cp_policy_create(&prm);
   if (!p)

@@ -553,6 +553,47 @@ static void tree_free(cp_mfc_tree_t *tr)
   memset(tr, 0, sizeof(*tr));
 }
 
+/* The second head's nodes and leaves move behind tree[0]'s, in the same two arrays, its
+ * next-node words and leaf offsets rebased: a burst then walks every key of a group in
+ * one lockstep loop from its own root (0 or t->alt_root) over one node base. tree[0]'s
+ * own nodes, info and leaves are unchanged (the single-packet walk reads them); t->alt
+ * keeps its statistics and info, its nodes and leaves are NULL. */
+static int merge_alt(cp_mfc_t *t)
+{
+  cp_mfc_tree_t *h = &t->tree[0], *a = &t->alt;
+  uint32_t n0 = h->n_nodes, na = a->n_nodes, l0 = h->leaf_words, la = a->leaf_words;
+  if ((uint64_t)n0 + na > CP_MFC_WALK_MAX_NODES)
+    return -1;
+  size_t nbytes = ((size_t)(n0 + na) * sizeof(cp_mfc_node_t) + 63) & ~(size_t)63;
+  cp_mfc_node_t *nodes = aligned_alloc(64, nbytes);
+  uint32_t *leaves = malloc(((size_t)l0 + la + 1) * sizeof(uint32_t));
+  if (!nodes || !leaves) {
+    free(nodes);
+    free(leaves);
+    return -1;
+  }
+  memcpy(nodes, h->nodes, (size_t)n0 * sizeof(cp_mfc_node_t));
+  memcpy(nodes + n0, a->nodes, (size_t)na * sizeof(cp_mfc_node_t));
+  memcpy(leaves, h->leaves, (size_t)l0 * sizeof(uint32_t));
+  memcpy(leaves + l0, a->leaves, (size_t)la * sizeof(uint32_t));
+  for (uint32_t i = 0; i < na; i++) {
+    uint32_t *w = nodes[n0 + i].thr;
+    w[CP_MFC_WAYS - 1] += n0 * 4u; /* the offset is in the low 27 bits, no carry out */
+    if (a->info[i] >> 28 == CP_MFC_LEAF_DIM)
+      w[1] += l0;
+  }
+  free(h->nodes);
+  free(h->leaves);
+  free(a->nodes);
+  free(a->leaves);
+  h->nodes = nodes;
+  h->leaves = leaves;
+  a->nodes = NULL;
+  a->leaves = NULL;
+  t->alt_root = n0 * 4u;
+  return 0;
+}
+
 /* A partition of the rules (ascending priority) and, once built, its tree and the tree's
  * statistics. */
 typedef struct {
@@ -859,6 +900,10 @@ cp_mfc_t *cp_mfc_build(const cp_mfc_builder_t *b, uint32_t flags)
   free(part);
   free(rank);
   free(pcl);
+  if (t->alt.n_nodes && merge_alt(t) != 0) {
+    cp_mfc_free(t);
+    return NULL;
+  }
   return t;
 fail_grp:
   for (uint32_t g = 0; g < n_grp; g++)
@@ -984,7 +1029,10 @@ static inline void walk_group(const cp_mfc_tree_t *tr, const v4i *const *key, ui
   for (uint32_t j = 0; j < GROUP; j++)
     idx[j] = 0;
   uint32_t s = 0;
+  /* the keys of a round unrolled by 4: less loop overhead per step (2-3 % on every set;
+   * the later trees' pair walk, groups of PGROUP, is slower so) */
   for (; s < tr->lock_depth; s++)
+#pragma GCC unroll 4
     for (uint32_t j = 0; j < g; j++)
       idx[j] = walk_step(nb, idx[j], key[j]);
   /* then stop as soon as every key is at its leaf */
@@ -1030,31 +1078,6 @@ static inline void walk_pairs(const cp_mfc_t *t, const v4i *const *key, const ui
     leaf[j] = reach_leaf(&t->tree[tr[j]], nb[j], idx[j]);
 }
 
-/* Walk g keys in lockstep, the first n0 through tree a and the others through tree b (a
- * group of the first tree's walk with keys of both heads): each round steps the keys of
- * both parts, each part for its own tree's depth, so a key of the shallower tree takes
- * no extra step. */
-static inline void walk_mixed(const cp_mfc_tree_t *a, const cp_mfc_tree_t *b,
-                              const v4i *const *key, uint32_t g, uint32_t n0,
-                              const uint32_t **leaf)
-{
-  const char *na = (const char *)a->nodes, *nb = (const char *)b->nodes;
-  size_t idx[GROUP];
-  for (uint32_t j = 0; j < GROUP; j++)
-    idx[j] = 0;
-  uint32_t da = a->depth, db = b->depth, hi = da > db ? da : db;
-  for (uint32_t s = 0; s < hi; s++) {
-    if (s < da)
-      for (uint32_t j = 0; j < n0; j++)
-        idx[j] = walk_step(na, idx[j], key[j]);
-    if (s < db)
-      for (uint32_t j = n0; j < g; j++)
-        idx[j] = walk_step(nb, idx[j], key[j]);
-  }
-  for (uint32_t j = 0; j < g; j++)
-    leaf[j] = j < n0 ? reach_leaf(a, na, idx[j]) : reach_leaf(b, nb, idx[j]);
-}
-
 static inline uint32_t leaf_first_prio(const uint32_t *leaf, const v4i *key, const uint32_t D)
 {
   uint32_t cnt = leaf[0], P = CP_MFC_PAD4(cnt);
@@ -1062,13 +1085,11 @@ static inline uint32_t leaf_first_prio(const uint32_t *leaf, const v4i *key, con
   /* a group of 4 entries is one block: constant offsets per dimension */
   for (uint32_t base = 0; base < P; base += 4, grp += 8 * D) {
     v4i miss = {0, 0, 0, 0};
-    for (uint32_t d = 0; d < D; d++) {
+    /* every dimension, no early exit after the addresses: the unrolled compares cost
+     * less than that branch's mispredictions (policy8) */
+    for (uint32_t d = 0; d < D; d++)
       /* key' - lo = (key - lo) ^ SIGN, compared signed with span' */
       miss |= (v4i)((v4u)key[d] - load4(grp + 8 * d)) > (v4i)load4(grp + 8 * d + 4);
-      /* most entries of a leaf fail on the addresses (dims 0 and 1): stop early then */
-      if (d == 1 && hit_mask((v4u)miss) == 0)
-        break;
-    }
     /* a padding entry (last group only) that matches yields prio UINT32_MAX: no match */
     uint32_t hit = hit_mask((v4u)miss);
     if (hit)
@@ -1195,10 +1216,42 @@ static __attribute__((noinline)) void later_trees_alt(const cp_mfc_t *t,
   later_trees_impl(t, key, alt, g, D, best, 1);
 }
 
+/* Walk g keys in lockstep through the two heads, which share one node array (alt's
+ * behind tree[0]'s, see merge_alt): key j starts at root[j] (0 or t->alt_root); every
+ * key takes the same branch-free steps, the deeper head's depth (leaves loop to
+ * themselves), so a group with keys of both heads overlaps as many loads as one with
+ * keys of one. */
+static inline void walk_roots(const cp_mfc_t *t, const v4i *const *key, const size_t *root,
+                              uint32_t g, uint32_t lo, uint32_t hi, const uint32_t **leaf)
+{
+  const cp_mfc_tree_t *tr = &t->tree[0];
+  const char *nb = (const char *)tr->nodes;
+  size_t idx[GROUP];
+  for (uint32_t j = 0; j < g; j++)
+    idx[j] = root[j];
+  uint32_t s = 0;
+  /* unrolled by 4 as in walk_group */
+  for (; s < lo; s++)
+#pragma GCC unroll 4
+    for (uint32_t j = 0; j < g; j++)
+      idx[j] = walk_step(nb, idx[j], key[j]);
+  for (; s < hi; s++) {
+    size_t live = 0;
+    for (uint32_t j = 0; j < g; j++)
+      live |= node_at(nb, idx[j])->thr[CP_MFC_WAYS - 1] ^ idx[j];
+    if (!live)
+      break;
+    for (uint32_t j = 0; j < g; j++)
+      idx[j] = walk_step(nb, idx[j], key[j]);
+  }
+  for (uint32_t j = 0; j < g; j++)
+    leaf[j] = reach_leaf(tr, nb, idx[j]);
+}
+
 /* Two heads: keys of the two common protocols (t->alt_p) walk the plain head tree[0],
- * the others t->alt (the head with level 1's other-protocol rules); each group of GROUP
- * keys walks one tree in lockstep. Out of line: the usual one-head loop keeps its
- * registers. */
+ * the others t->alt (the head with level 1's other-protocol rules), in the same groups
+ * of GROUP keys (in burst order) and the same lockstep loop, each from its own root.
+ * Out of line: the usual one-head loop keeps its registers. */
 static __attribute__((noinline)) void chunk_two_heads(const cp_mfc_t *t, const uint32_t *k0,
                                                       uint32_t g, const uint32_t D,
                                                       int32_t *results)
@@ -1207,35 +1260,30 @@ static __attribute__((noinline)) void chunk_two_heads(const cp_mfc_t *t, const u
   v4i kb[CHUNK * CP_MFC_MAX_DIMS];
   const v4i *key[CHUNK];
   uint8_t alt[CHUNK]; /* 1: the key walked t->alt instead of tree[0] */
-  for (uint32_t j = 0; j < g; j++)
-    prepare_key(k0 + (size_t)j * D, kb + j * D, D);
-  const v4i *wk[CHUNK];
-  uint8_t wi[CHUNK];
-  uint32_t np = 0, na = 0;
+  size_t root[CHUNK];
+  const cp_mfc_tree_t *h = &t->tree[0], *a = &t->alt;
+  /* the rounds of a group with keys of both heads (all in lockstep: such a group rarely
+   * has every key at a leaf early), of one with only tree[0]'s, of one with only alt's */
+  uint32_t hi2 = h->depth > a->depth ? h->depth : a->depth;
   for (uint32_t j = 0; j < g; j++) {
     key[j] = kb + j * D;
+    prepare_key(k0 + (size_t)j * D, kb + j * D, D);
     int32_t kf = key[j][D - 1][0];
-    uint32_t a = (kf != t->alt_p[0]) & (kf != t->alt_p[1]);
-    alt[j] = (uint8_t)a;
-    uint32_t p = a ? g - 1 - na : np;
-    wi[p] = (uint8_t)j;
-    wk[p] = key[j];
-    np += a ^ 1u;
-    na += a;
+    uint32_t x = (kf != t->alt_p[0]) & (kf != t->alt_p[1]);
+    alt[j] = (uint8_t)x;
+    root[j] = (size_t)(0u - x) & t->alt_root;
   }
-  /* groups of GROUP in that order: the plain keys' groups walk tree[0], a group with
-   * keys of both kinds walks each key through its own head, and the rest walk t->alt */
   for (uint32_t b0 = 0; b0 < g; b0 += GROUP) {
     uint32_t n = g - b0 < GROUP ? g - b0 : GROUP;
     const uint32_t *leaf[GROUP];
-    if (b0 + n <= np)
-      walk_group(&t->tree[0], wk + b0, n, leaf);
-    else if (b0 >= np)
-      walk_group(&t->alt, wk + b0, n, leaf);
-    else
-      walk_mixed(&t->tree[0], &t->alt, wk + b0, n, np - b0, leaf);
+    uint32_t na = 0;
+    for (uint32_t i = b0; i < b0 + n; i++)
+      na += alt[i];
+    uint32_t lo = na == 0 ? h->lock_depth : na == n ? a->lock_depth : hi2;
+    uint32_t hi = na == 0 ? h->depth : na == n ? a->depth : hi2;
+    walk_roots(t, key + b0, root + b0, n, lo, hi, leaf);
     for (uint32_t i = 0; i < n; i++)
-      best[wi[b0 + i]] = leaf_first_prio(leaf[i], wk[b0 + i], D);
+      best[b0 + i] = leaf_first_prio(leaf[i], key[b0 + i], D);
   }
   /* level 1 holds nothing more for the keys that walked t->alt (its other trees hold
    * only the two common protocols): they join at level 2 */

@@ -105,6 +105,8 @@ typedef struct cp_mfc {
    * is 0 when there is none. */
   cp_mfc_tree_t alt;
   int32_t alt_p[2];
+  uint32_t alt_root; /* alt's root in tree[0].nodes (8-byte units): its nodes and leaves
+                       * follow tree[0]'s in the same arrays (bursts only) */
   uint64_t memory_bytes;
 } cp_mfc_t;
 

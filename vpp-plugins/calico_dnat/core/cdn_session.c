@@ -6,35 +6,15 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #include "cdn_affinity_inline.h"
 #include "cdn_session_inline.h"
 #include "cdn_snat_inline.h"
+#include "cp/mem.h"
 
 /* Key table load at max_sessions: 2 keys per flow over 10-way buckets at <= 85 %. */
 #define CDN_TABLE_LOAD_PCT 85u
 #define CDN_CUCKOO_MAX_PATH 48
-
-/* Zeroed, cache-line aligned. Tables of 2 MiB and more are 2 MiB aligned and asked to be
- * backed by transparent huge pages: the burst loop's prefetches of random buckets and
- * records are only useful when they do not also miss the TLB. */
-static void *aligned_calloc(size_t n, size_t size)
-{
-  const size_t huge = (size_t)2 << 20;
-  size_t bytes = n * size;
-  size_t align = bytes >= huge ? huge : 64;
-  bytes = (bytes + align - 1) & ~(align - 1);
-  void *p = aligned_alloc(align, bytes ? bytes : 64);
-  if (!p)
-    return NULL;
-#ifdef MADV_HUGEPAGE
-  if (align == huge)
-    madvise(p, bytes, MADV_HUGEPAGE); /* advisory: without THP the tables still work */
-#endif
-  memset(p, 0, bytes ? bytes : 64);
-  return p;
-}
 
 int cdn_worker_init(cdn_ctx_t *ctx, uint32_t idx)
 {
@@ -44,17 +24,17 @@ int cdn_worker_init(cdn_ctx_t *ctx, uint32_t idx)
     return -ENOMEM;
   ctx->w[idx] = w;
   w->cap = c->max_sessions;
-  w->rec = aligned_calloc(w->cap, sizeof(cdn_sess_t));
-  w->ext6 = aligned_calloc(w->cap, sizeof(cdn_sess6_t));
-  w->pol = aligned_calloc(w->cap, sizeof(cdn_pol_t));
+  w->rec = cp_calloc_huge(w->cap, sizeof(cdn_sess_t));
+  w->ext6 = cp_calloc_huge(w->cap, sizeof(cdn_sess6_t));
+  w->pol = cp_calloc_huge(w->cap, sizeof(cdn_pol_t));
   uint64_t nb = ((uint64_t)2 * w->cap * 100u + CDN_BUCKET_WAYS * CDN_TABLE_LOAD_PCT - 1) /
                 (CDN_BUCKET_WAYS * CDN_TABLE_LOAD_PCT);
   w->nb = nb < 2 ? 2 : (uint32_t)nb;
-  w->bk = aligned_calloc(w->nb, sizeof(cdn_bucket_t));
+  w->bk = cp_calloc_huge(w->nb, sizeof(cdn_bucket_t));
   w->aff_sets = 1;
   while (w->aff_sets * CDN_AFF_WAYS < c->affinity_entries)
     w->aff_sets <<= 1;
-  w->aff = aligned_calloc((size_t)w->aff_sets * CDN_AFF_WAYS, sizeof(cdn_aff_t));
+  w->aff = cp_calloc_huge((size_t)w->aff_sets * CDN_AFF_WAYS, sizeof(cdn_aff_t));
   if (!w->rec || !w->ext6 || !w->pol || !w->bk || !w->aff)
     return -ENOMEM;
   /* free list threaded through be_id, lowest index first */

@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cp/mem.h"
+
 static uint32_t pow2_at_least(uint32_t n)
 {
   uint32_t c = 16;
@@ -103,7 +105,7 @@ int cp_mset_init(cp_mset_t *s, uint32_t cap_hint)
 {
   memset(s, 0, sizeof(*s));
   uint32_t cap = pow2_at_least(cap_hint * 2);
-  s->slots = calloc(cap, sizeof(cp_mkey_t));
+  s->slots = cp_calloc_huge(cap, sizeof(cp_mkey_t)); /* large sets: huge pages */
   if (!s->slots)
     return -1;
   s->cap = cap;

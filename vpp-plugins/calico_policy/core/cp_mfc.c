@@ -1017,26 +1017,23 @@ static inline size_t walk_step(const char *nb, size_t off, const v4i *key)
 #endif
 }
 
-/* Walk g keys through one tree: `depth` rounds of one branch-free step per key (leaves
- * loop to themselves), so the loads of different keys overlap and nothing mispredicts.
- * key[j] points at the j-th key walked (a burst's keys minus those already decided);
- * positions are offsets in `nodes` in 8-byte units (no scaling per step). */
-static inline void walk_group(const cp_mfc_tree_t *tr, const v4i *const *key, uint32_t g,
-                              const uint32_t **leaf)
+/* Walk g keys in lockstep through tree `tr` from their positions idx[] (offsets in
+ * `nodes` in 8-byte units: no scaling per step): `lo` rounds of one branch-free step per
+ * key (leaves loop to themselves), so the loads of different keys overlap and nothing
+ * mispredicts, then until every key is at its leaf or `hi` rounds. */
+static inline void walk_lockstep(const cp_mfc_tree_t *tr, const v4i *const *key, size_t *idx,
+                                 uint32_t g, uint32_t lo, uint32_t hi, const uint32_t **leaf)
 {
   const char *nb = (const char *)tr->nodes;
-  size_t idx[GROUP];
-  for (uint32_t j = 0; j < GROUP; j++)
-    idx[j] = 0;
   uint32_t s = 0;
   /* the keys of a round unrolled by 4: less loop overhead per step (2-3 % on every set;
    * the later trees' pair walk, groups of PGROUP, is slower so) */
-  for (; s < tr->lock_depth; s++)
+  for (; s < lo; s++)
 #pragma GCC unroll 4
     for (uint32_t j = 0; j < g; j++)
       idx[j] = walk_step(nb, idx[j], key[j]);
   /* then stop as soon as every key is at its leaf */
-  for (; s < tr->depth; s++) {
+  for (; s < hi; s++) {
     size_t live = 0;
     for (uint32_t j = 0; j < g; j++)
       live |= node_at(nb, idx[j])->thr[CP_MFC_WAYS - 1] ^ idx[j];
@@ -1047,6 +1044,17 @@ static inline void walk_group(const cp_mfc_tree_t *tr, const v4i *const *key, ui
   }
   for (uint32_t j = 0; j < g; j++)
     leaf[j] = reach_leaf(tr, nb, idx[j]);
+}
+
+/* Walk g keys through one tree from its root. key[j] points at the j-th key walked (a
+ * burst's keys minus those already decided). */
+static inline void walk_group(const cp_mfc_tree_t *tr, const v4i *const *key, uint32_t g,
+                              const uint32_t **leaf)
+{
+  size_t idx[GROUP];
+  for (uint32_t j = 0; j < GROUP; j++)
+    idx[j] = 0;
+  walk_lockstep(tr, key, idx, g, tr->lock_depth, tr->depth, leaf);
 }
 
 /* Walk g (key, tree) pairs in lockstep, each through its own tree (trees past the first:
@@ -1224,28 +1232,10 @@ static __attribute__((noinline)) void later_trees_alt(const cp_mfc_t *t,
 static inline void walk_roots(const cp_mfc_t *t, const v4i *const *key, const size_t *root,
                               uint32_t g, uint32_t lo, uint32_t hi, const uint32_t **leaf)
 {
-  const cp_mfc_tree_t *tr = &t->tree[0];
-  const char *nb = (const char *)tr->nodes;
   size_t idx[GROUP];
   for (uint32_t j = 0; j < g; j++)
     idx[j] = root[j];
-  uint32_t s = 0;
-  /* unrolled by 4 as in walk_group */
-  for (; s < lo; s++)
-#pragma GCC unroll 4
-    for (uint32_t j = 0; j < g; j++)
-      idx[j] = walk_step(nb, idx[j], key[j]);
-  for (; s < hi; s++) {
-    size_t live = 0;
-    for (uint32_t j = 0; j < g; j++)
-      live |= node_at(nb, idx[j])->thr[CP_MFC_WAYS - 1] ^ idx[j];
-    if (!live)
-      break;
-    for (uint32_t j = 0; j < g; j++)
-      idx[j] = walk_step(nb, idx[j], key[j]);
-  }
-  for (uint32_t j = 0; j < g; j++)
-    leaf[j] = reach_leaf(tr, nb, idx[j]);
+  walk_lockstep(&t->tree[0], key, idx, g, lo, hi, leaf);
 }
 
 /* Two heads: keys of the two common protocols (t->alt_p) walk the plain head tree[0],

@@ -537,8 +537,8 @@ static inline __attribute__((always_inline)) void stage1(cdn_worker_t *w, uint8_
                                                          const uint32_t *len, cdn_result_t *res,
                                                          uint32_t i)
 {
-  /* no prefetch of the packet: its header is in cache (the VPP node prefetched it while
-   * building the burst); a prefetch here took a miss buffer from the table lines */
+  /* no prefetch of the packet: its header is in cache already (the VPP node prefetches it
+   * while building the burst; the benchmark harness has just written it) */
   cp_pkt_t *p = &w->views[i];
   cdn_pstate_t *st = &w->ps[i];
   cdn_result_t *r = &res[i];

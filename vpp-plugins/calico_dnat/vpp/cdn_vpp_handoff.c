@@ -97,27 +97,19 @@ VLIB_NODE_FN (cdn_vpp_ip6_handoff_node)
 }
 
 #ifndef CLIB_MARCH_VARIANT
-VLIB_REGISTER_NODE (cdn_vpp_ip4_handoff_node) = {
-  .name = "calico-dnat-ip4-handoff",
-  .vector_size = sizeof(u32),
-  .format_trace = format_cdn_vpp_handoff_trace,
-  .type = VLIB_NODE_TYPE_INTERNAL,
-  .n_errors = CDN_VPP_HANDOFF_N_ERROR,
-  .error_strings = cdn_vpp_handoff_error_strings,
-  /* the input node continues the feature arc from this node's position: sharing its
-   * next nodes makes the arc's next index (computed for this node) valid there */
-  .sibling_of = "calico-dnat-ip4-in",
-};
+/* The input node continues the feature arc from the handoff's position: sharing its next
+ * nodes makes the arc's next index (computed for the handoff node) valid there. */
+#define cdn_vpp_handoff_node(sym, nm, in_node)                                              \
+  VLIB_REGISTER_NODE (sym) = {                                                              \
+    .name = nm,                                                                             \
+    .vector_size = sizeof(u32),                                                             \
+    .format_trace = format_cdn_vpp_handoff_trace,                                           \
+    .type = VLIB_NODE_TYPE_INTERNAL,                                                        \
+    .n_errors = CDN_VPP_HANDOFF_N_ERROR,                                                    \
+    .error_strings = cdn_vpp_handoff_error_strings,                                         \
+    .sibling_of = in_node,                                                                  \
+  }
 
-VLIB_REGISTER_NODE (cdn_vpp_ip6_handoff_node) = {
-  .name = "calico-dnat-ip6-handoff",
-  .vector_size = sizeof(u32),
-  .format_trace = format_cdn_vpp_handoff_trace,
-  .type = VLIB_NODE_TYPE_INTERNAL,
-  .n_errors = CDN_VPP_HANDOFF_N_ERROR,
-  .error_strings = cdn_vpp_handoff_error_strings,
-  /* the input node continues the feature arc from this node's position: sharing its
-   * next nodes makes the arc's next index (computed for this node) valid there */
-  .sibling_of = "calico-dnat-ip6-in",
-};
+cdn_vpp_handoff_node(cdn_vpp_ip4_handoff_node, "calico-dnat-ip4-handoff", "calico-dnat-ip4-in");
+cdn_vpp_handoff_node(cdn_vpp_ip6_handoff_node, "calico-dnat-ip6-handoff", "calico-dnat-ip6-in");
 #endif

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cdn_internal.h"
 #include "cdn_maglev.h"
 #include "cp/bench.h"
 #include "cp/csum.h"
@@ -61,8 +62,17 @@ uint64_t cdn_bench_run(cdn_ctx_t *ctx, const uint8_t *tmpl, uint32_t tmpl_len, u
                        uint64_t first, uint64_t total, uint64_t stride, uint32_t mode,
                        uint32_t now_ms)
 {
+  return cdn_bench_run_on(ctx, 0, tmpl, tmpl_len, n_flows, first, total, stride, mode, now_ms);
+}
+
+uint64_t cdn_bench_run_on(cdn_ctx_t *ctx, uint32_t worker, const uint8_t *tmpl,
+                          uint32_t tmpl_len, uint32_t n_flows, uint64_t first, uint64_t total,
+                          uint64_t stride, uint32_t mode, uint32_t now_ms)
+{
   if (!tmpl || tmpl_len > BUF || !n_flows)
     return 0;
+  if (mode != CDN_BENCH_BASELINE && (!ctx || worker >= ctx->cfg.n_workers))
+    return 0; /* the baseline needs no context */
   static _Thread_local uint8_t bufs[VEC][BUF];
   uint8_t *data[VEC];
   uint32_t len[VEC];
@@ -89,13 +99,13 @@ uint64_t cdn_bench_run(cdn_ctx_t *ctx, const uint8_t *tmpl, uint32_t tmpl_len, u
       acc += baseline(data, len, m);
     } else if (mode == CDN_BENCH_OWNER) {
       uint16_t own[VEC];
-      cdn_flow_owner_burst(ctx, 0, data, len, m, own);
+      cdn_flow_owner_burst(ctx, worker, data, len, m, own);
       for (uint32_t i = 0; i < m; i++)
         acc += own[i];
     } else {
       /* the clock runs: the sweep between bursts is paid at its real pace */
       uint32_t now = now_ms + (uint32_t)((cp_now_ns() - t0) / 1000000u);
-      acc += cdn_process_burst(ctx, 0, data, len, NULL, m, now, res);
+      acc += cdn_process_burst(ctx, worker, data, len, NULL, m, now, res);
     }
   }
   uint64_t t1 = cp_now_ns();

@@ -29,6 +29,13 @@ uint64_t cdn_bench_run(cdn_ctx_t *ctx, const uint8_t *tmpl, uint32_t tmpl_len, u
                        uint64_t first, uint64_t total, uint64_t stride, uint32_t mode,
                        uint32_t now_ms);
 
+/* The same on `worker`; returns 0 when it is not one of the context's workers. Each worker's
+ * packets go to its own table, so threads may run it on different workers at once: the
+ * buffers are per thread. */
+uint64_t cdn_bench_run_on(cdn_ctx_t *ctx, uint32_t worker, const uint8_t *tmpl,
+                          uint32_t tmpl_len, uint32_t n_flows, uint64_t first, uint64_t total,
+                          uint64_t stride, uint32_t mode, uint32_t now_ms);
+
 /* Build a Maglev table for n backends (10.128.x.y:8080, weight 1) of size m, reps times;
  * returns the best build time in ns. */
 uint64_t cdn_bench_maglev(uint32_t n, uint32_t m, uint32_t reps);

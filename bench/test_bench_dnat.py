@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from pycontrol._native import ffi, lib
-from pycontrol.bench.dnat import EST_STRIDE, _core, _template
+from pycontrol.bench.dnat import EST_ORDER, _core, _template
 
 FLOWS = 1 << 16
 
@@ -24,16 +24,14 @@ def loaded():
 def test_established_flows_vector_of_256(benchmark, loaded):
     core, t, n = loaded
     benchmark.group = "dnat: 256-packet vector"
-    benchmark(
-        lib.cdn_bench_run, core.handle, t, n, FLOWS, 0, 256, EST_STRIDE, lib.CDN_BENCH_DNAT, 0
-    )
+    benchmark(lib.cdn_bench_run, core.handle, t, n, FLOWS, 0, 256, EST_ORDER, lib.CDN_BENCH_DNAT, 0)
 
 
 def test_baseline_parse_rewrite_checksum_vector_of_256(benchmark, loaded):
     core, t, n = loaded
     benchmark.group = "dnat: 256-packet vector"
     benchmark(
-        lib.cdn_bench_run, core.handle, t, n, FLOWS, 0, 256, EST_STRIDE, lib.CDN_BENCH_BASELINE, 0
+        lib.cdn_bench_run, core.handle, t, n, FLOWS, 0, 256, EST_ORDER, lib.CDN_BENCH_BASELINE, 0
     )
 
 
@@ -51,7 +49,7 @@ def test_flow_owner_vector_of_256(benchmark):
         FLOWS,
         0,
         256,
-        EST_STRIDE,
+        EST_ORDER,
         lib.CDN_BENCH_OWNER,
         0,
     )

@@ -1,5 +1,6 @@
 #include "cdn_bench.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,6 +30,23 @@ static void fill(uint8_t *b, const uint8_t *tmpl, uint32_t tl, uint32_t f)
   uint32_t ihl = (uint32_t)(b[0] & 0xf) * 4;
   b[ihl] = (uint8_t)(port >> 8);
   b[ihl + 1] = (uint8_t)port;
+}
+
+/* A bijection of [0, n), for k < n: multiply / xorshift rounds (each one-to-one on the
+ * `mask + 1` values, a power of two >= n), repeated while the value is not below n (cycle
+ * walking: under two rounds on average). */
+static uint32_t shuffled(uint64_t k, uint32_t n, uint64_t mask)
+{
+  uint64_t x = k;
+  do {
+    x = (x * 0x9e3779b97f4a7c15ull) & mask;
+    x ^= x >> 7;
+    x = (x * 0xbf58476d1ce4e5b9ull) & mask;
+    x ^= x >> 11;
+    x = (x * 0x94d049bb133111ebull) & mask;
+    x ^= x >> 5;
+  } while (x >= n);
+  return (uint32_t)x;
 }
 
 /* The baseline: what any translator must do per packet (parse, rewrite the destination,
@@ -83,6 +101,23 @@ uint64_t cdn_bench_run_on(cdn_ctx_t *ctx, uint32_t worker, const uint8_t *tmpl,
   }
   uint8_t pad[BUF] = {0};
   memcpy(pad, tmpl, tmpl_len);
+  /* stride 0: the flows of the pass in a shuffled order, worked out before the clock
+   * starts and read in sequence */
+  uint32_t *order = NULL;
+  if (!stride) {
+    if (total > SIZE_MAX / sizeof(*order) || !(order = malloc(total * sizeof(*order))))
+      return 0;
+    uint64_t mask = 1;
+    while (mask < n_flows)
+      mask <<= 1;
+    mask -= 1;
+    uint64_t k = first % n_flows;
+    for (uint64_t i = 0; i < total; i++) {
+      order[i] = shuffled(k, n_flows, mask);
+      if (++k == n_flows)
+        k = 0;
+    }
+  }
   uint32_t acc = 0;
   uint64_t t0 = cp_now_ns();
   /* flow of packet k: (first + k * stride) mod n_flows, stepped without a division */
@@ -90,7 +125,7 @@ uint64_t cdn_bench_run_on(cdn_ctx_t *ctx, uint32_t worker, const uint8_t *tmpl,
   for (uint64_t k = 0; k < total; k += VEC) {
     uint32_t m = total - k < VEC ? (uint32_t)(total - k) : VEC;
     for (uint32_t i = 0; i < m; i++) {
-      fill(bufs[i], pad, tmpl_len, (uint32_t)f);
+      fill(bufs[i], pad, tmpl_len, order ? order[k + i] : (uint32_t)f);
       f += step;
       if (f >= n_flows)
         f -= n_flows;
@@ -109,6 +144,7 @@ uint64_t cdn_bench_run_on(cdn_ctx_t *ctx, uint32_t worker, const uint8_t *tmpl,
     }
   }
   uint64_t t1 = cp_now_ns();
+  free(order);
   sink = acc;
   return t1 - t0;
 }

@@ -16,7 +16,9 @@ enum { CDN_BENCH_DNAT = 0, CDN_BENCH_BASELINE = 1, CDN_BENCH_OWNER = 2 };
 /*
  * Feed `total` packets through worker 0 in bursts of 256. Packet k is `tmpl` (an IPv4
  * TCP/UDP packet) with the source address and port of flow f = (first + k * stride) mod
- * n_flows: source 172.16.0.0 + f / 16 (clear of the drivers' 10.0.0.0/8 backends at any
+ * n_flows, or with stride 0 of flow f = P((first + k) mod n_flows) for a fixed shuffle P
+ * of [0, n_flows) (worked out before the clock starts; 0 is returned when its
+ * total * 4 bytes cannot be allocated): source 172.16.0.0 + f / 16 (clear of the drivers' 10.0.0.0/8 backends at any
  * flow count), port 10000 + f % 16. Every burst's buffers
  * are refilled from the template (both modes), so each pass sees the same packets.
  * CDN_BENCH_BASELINE parses and rewrites the destination with incremental checksum

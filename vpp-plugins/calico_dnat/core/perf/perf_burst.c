@@ -3,13 +3,14 @@
  * extension): the C alone, without Python, so callgrind/cachegrind can count instructions
  * and simulated cache misses per packet deterministically on a shared, noisy machine.
  *
- *   perf_burst [flows] [packets] [rounds] [stride]   (defaults 1048576, flows, 3, 2654435761)
+ *   perf_burst [flows] [packets] [rounds] [stride]   (defaults 1048576, flows, 3, 0)
  *
  * Sets up one ClusterIP (10.96.0.100:80/TCP, 10 backends) and the same packets as
  * `pycontrol bench dnat` (cdn_bench_run): a new-flow pass that grows the table to `flows`
  * sessions, then `packets` packets of established flows visited in an order unrelated to
- * their creation (flow k * stride mod flows; stride 1 visits them in creation order, so
- * records come sequentially: docs/dnat.md "Fourth pass"), and the parse + checksum baseline. Prints ns/packet (best of `rounds`).
+ * their creation (stride 0: a shuffle of the flows, as the benchmark does; otherwise flow
+ * k * stride mod flows, and stride 1 visits them in creation order, so records come
+ * sequentially: docs/dnat.md "Fourth pass"), and the parse + checksum baseline. Prints ns/packet (best of `rounds`).
  * Under valgrind (--tool=callgrind --instr-atstart=no) only the measured passes are
  * instrumented, each dumped as its own part: "new", "established", "baseline".
  * Exit status 1 when a pass does not do what it should (every flow must get its session,
@@ -36,7 +37,6 @@
 #define CALLGRIND_DUMP_STATS_AT(s)
 #endif
 
-#define EST_STRIDE 2654435761ull
 
 static uint64_t counter(cdn_ctx_t *ctx, uint32_t c)
 {
@@ -50,8 +50,8 @@ int main(int argc, char **argv)
   uint32_t flows = argc > 1 ? (uint32_t)strtoul(argv[1], NULL, 0) : 1u << 20;
   uint64_t packets = argc > 2 ? strtoull(argv[2], NULL, 0) : flows;
   uint32_t rounds = argc > 3 ? (uint32_t)strtoul(argv[3], NULL, 0) : 3;
-  uint64_t stride = argc > 4 ? strtoull(argv[4], NULL, 0) : EST_STRIDE;
-  if (!flows || !packets || !rounds || !stride)
+  uint64_t stride = argc > 4 ? strtoull(argv[4], NULL, 0) : 0;
+  if (!flows || !packets || !rounds)
     return 2;
   int vg = RUNNING_ON_VALGRIND ? 1 : 0;
   if (vg)
@@ -138,7 +138,7 @@ int main(int argc, char **argv)
       CALLGRIND_ZERO_STATS;
     }
     uint64_t dt =
-        cdn_bench_run(ctx, tmpl, tl, flows, 0, packets, EST_STRIDE, CDN_BENCH_BASELINE, 0);
+        cdn_bench_run(ctx, tmpl, tl, flows, 0, packets, 0, CDN_BENCH_BASELINE, 0);
     if (vg) {
       CALLGRIND_DUMP_STATS_AT("baseline");
       CALLGRIND_STOP_INSTRUMENTATION;

@@ -125,7 +125,11 @@ uint64_t cdn_bench_run_on(cdn_ctx_t *ctx, uint32_t worker, const uint8_t *tmpl,
   for (uint64_t k = 0; k < total; k += VEC) {
     uint32_t m = total - k < VEC ? (uint32_t)(total - k) : VEC;
     for (uint32_t i = 0; i < m; i++) {
-      fill(bufs[i], pad, tmpl_len, order ? order[k + i] : (uint32_t)f);
+      if (order) {
+        fill(bufs[i], pad, tmpl_len, order[k + i]);
+        continue;
+      }
+      fill(bufs[i], pad, tmpl_len, (uint32_t)f);
       f += step;
       if (f >= n_flows)
         f -= n_flows;
